@@ -1,0 +1,84 @@
+"""Papers -> llama-index nodes: sentence-aware chunks, sized in the embedder's own tokens.
+
+The title rides along with every chunk as embed metadata, so a chunk from the middle
+of an abstract still says which paper it belongs to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from llama_index.core import Document
+from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.schema import BaseNode, TextNode
+
+from rag.documents import Paper
+
+# Keys stored with each chunk; only the title is embedded / shown to the splitter.
+STORED_ONLY_KEYS = [
+    "doc_id",
+    "content_hash",
+    "sources",
+    "abstract",
+    "title_is_derived",
+    "chunk",
+    "n_chunks",
+]
+
+
+def chunk_id(doc_id: str, index: int) -> str:
+    """Deterministic chunk id: re-ingesting the same paper overwrites, never duplicates."""
+    return f"{doc_id}:{index}"
+
+
+def make_splitter(
+    chunk_size: int, chunk_overlap: int, tokenizer: Callable[[str], list]
+) -> SentenceSplitter:
+    """A sentence splitter that counts tokens the way the embedder does."""
+    return SentenceSplitter(
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        tokenizer=tokenizer,
+        id_func=lambda i, doc: chunk_id(doc.metadata["doc_id"], i),
+        include_prev_next_rel=False,
+    )
+
+
+def paper_to_document(paper: Paper) -> Document:
+    """One llama-index Document per paper, carrying everything the store keeps."""
+    return Document(
+        id_=paper.doc_id,
+        text=paper.text,
+        metadata={
+            "title": paper.title,
+            "doc_id": paper.doc_id,
+            "content_hash": paper.content_hash,
+            "sources": json.dumps(paper.sources),
+            "abstract": paper.text,
+            "title_is_derived": paper.title_is_derived,
+        },
+        excluded_embed_metadata_keys=list(STORED_ONLY_KEYS),
+        excluded_llm_metadata_keys=list(STORED_ONLY_KEYS),
+        metadata_template="{value}",
+        text_template="{metadata_str}\n{content}",
+    )
+
+
+def chunk_papers(papers: list[Paper], splitter: SentenceSplitter) -> list[BaseNode]:
+    """Split papers into nodes; each node knows its index and its paper's chunk count."""
+    nodes: list[BaseNode] = []
+    for paper in papers:
+        pieces = splitter.get_nodes_from_documents([paper_to_document(paper)])
+        for index, node in enumerate(pieces):
+            node.metadata["chunk"] = index
+            node.metadata["n_chunks"] = len(pieces)
+            node.excluded_embed_metadata_keys = list(STORED_ONLY_KEYS)
+            node.excluded_llm_metadata_keys = list(STORED_ONLY_KEYS)
+        nodes.extend(pieces)
+    return nodes
+
+
+def keyword_node(node_id: str, title: str, text: str) -> TextNode:
+    """A slim node for the BM25 index: id plus searchable text, no stored payload."""
+    return TextNode(id_=node_id, text=f"{title}\n{text}")

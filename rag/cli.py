@@ -1,0 +1,197 @@
+"""The ``rag`` command: ingest, search, ask (one question or a JSONL batch), prepare models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(
+        data_dir=args.data_dir,
+        collection=args.collection,
+        chroma_host=args.chroma_host,
+        chroma_port=args.chroma_port,
+        generator=getattr(args, "generator", None),
+        top_k=getattr(args, "top_k", None),
+        device=args.device,
+    )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Index files or folders (default: the corpus shipped with the package)."""
+    from rag.ingest import ingest_papers
+    from rag.loaders import DEFAULT_CORPUS, expand_paths, load_papers
+
+    settings = _settings(args)
+    paths = args.paths or [DEFAULT_CORPUS]
+    files = expand_paths(paths)
+    papers = load_papers(files)  # every file parsed before the index is touched
+    if not papers:
+        raise RagError("no abstracts found in " + ", ".join(map(str, paths)))
+    print(f"read {len(papers)} unique abstracts from {len(files)} file(s)", file=sys.stderr)
+    report = ingest_papers(papers, settings, files=files, prune=args.prune,
+                           progress=not args.quiet)  # fmt: skip
+    print(report.summary())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Print the ranked sources for a question, no generation."""
+    from rag.pipeline import Assistant
+
+    assistant = Assistant(_settings(args))
+    sources = assistant.search(args.question)
+    if args.json:
+        print(json.dumps([s.to_dict() for s in sources], ensure_ascii=False))
+        return 0
+    for s in sources:
+        dense = "-" if s.dense_score is None else f"{s.dense_score:.3f}"
+        print(f"[{s.rank}] {s.title}\n    doc {s.doc_id}  fused {s.score:.4f}  dense {dense}")
+    return 0
+
+
+def _read_batch(path: Path) -> list[dict]:
+    """Parse a questions file fully before any model is loaded."""
+    from rag.loaders import read_text
+
+    items = []
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise RagError(f'{path}:{number}: expected {{"question": "...", "history": [...]}}')
+        history = item.get("history", [])
+        if not isinstance(history, list) or not all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in history
+        ):
+            raise RagError(f'{path}:{number}: "history" must be a list of {{"role", "content"}}')
+        items.append({"question": item["question"], "history": history})
+    return items
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question (streamed) or a JSONL batch (one JSON object per line)."""
+    from rag.pipeline import Assistant, clean_question
+
+    settings = _settings(args)
+    if args.file:
+        batch = _read_batch(args.file)
+    else:
+        if args.question is None:
+            raise RagError("give a question, or --file questions.jsonl")
+        clean_question(args.question, settings.max_question_chars)  # fail before loading models
+        batch = [{"question": args.question, "history": []}]
+    assistant = Assistant(settings)
+    failures = 0
+    for item in batch:
+        if args.json:
+            try:
+                answer = assistant.ask(item["question"], item["history"])
+            except RagError as exc:  # one bad question does not stop a batch
+                failures += 1
+                print(json.dumps({"question": item["question"], "error": str(exc)}))
+                continue
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            _print_streamed(assistant, item["question"], item["history"])
+    return 1 if failures else 0
+
+
+def _print_streamed(assistant, question: str, history: list[dict]) -> None:
+    answer = None
+    for event in assistant.stream(question, history):
+        if event.kind == "token":
+            print(event.text, end="", flush=True)
+        elif event.kind == "done":
+            answer = event.answer
+    print()
+    if answer.abstained:
+        print(f"\n{answer.answer} ({answer.abstain_reason})")
+    elif answer.answer != answer.draft:
+        print(f"\nChecked answer: {answer.answer}")
+    for note in answer.notes:
+        print(f"note: {note}")
+    cited = {c.n for c in answer.citations}
+    print("\nSources:" if not answer.abstained else "\nClosest papers found:")
+    for s in answer.sources:
+        mark = "*" if s.rank in cited else " "
+        print(f" {mark}[{s.rank}] {s.title}  (doc {s.doc_id})")
+    t = answer.timings
+    print(f"\nfirst token {t.get('first_token_s', 0):.1f}s, total {t.get('total_s', 0):.1f}s")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Join, verify and dequantize the generator weights once (set-up runs this)."""
+    from rag.weights import prepare_generator
+
+    settings = _settings(args)
+    keys = args.generators or [settings.generator]
+    for key in keys:
+        path = prepare_generator(key, settings.model_cache_dir)
+        print(f"{key}: ready at {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Argument parser (shared options go on every sub-command)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="index folder (env RAG_DATA_DIR)")
+    common.add_argument("--collection", help="Chroma collection name (env RAG_COLLECTION)")
+    common.add_argument("--chroma-host", help="use a Chroma server (env RAG_CHROMA_HOST)")
+    common.add_argument("--chroma-port", type=int, help="Chroma server port (env RAG_CHROMA_PORT)")
+    common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="env RAG_DEVICE")
+
+    parser = argparse.ArgumentParser(prog="rag", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", parents=[common], help="index abstracts (incremental)")
+    p.add_argument("paths", nargs="*", type=Path, help=".txt/.jsonl/.csv files or folders")
+    p.add_argument("--prune", action="store_true", help="also drop papers not in these paths")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", parents=[common], help="ranked sources, no generation")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", parents=[common], help="answer with [n] citations")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--file", type=Path, help='JSONL: {"question": ..., "history": [...]}')
+    p.add_argument("--json", action="store_true", help="one JSON object per question")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--generator", help="generator key (env RAG_GENERATOR)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("prepare", parents=[common], help="build the generator weights cache")
+    p.add_argument("generators", nargs="*", help="generator keys (default: the configured one)")
+    p.set_defaults(func=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""Turn a follow-up ("how big is its corpus?") into a stand-alone retrieval query.
+
+Done without the generator on purpose: an LLM rewrite costs seconds of prefill and decode
+on a 2-core CPU before retrieval can even start, which would break the time-to-first-token
+budget. A follow-up borrows the previous turn's words instead; a new topic is left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+_FOLLOWUP_CUES = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|"
+    r"the (papers?|models?|method|approach|framework|study|work|benchmark|dataset|authors?)|"
+    r"same|above|previous|former|latter)\b",
+    re.IGNORECASE,
+)
+_CITATION = re.compile(r"\[\d+(?:\s*[,-]\s*\d+)*\]")
+MAX_CONTEXT_CHARS = 300
+
+
+def is_followup(question: str) -> bool:
+    """Does the question lean on something said before (pronoun or 'the paper')?"""
+    return bool(_FOLLOWUP_CUES.search(question))
+
+
+def _last(history: list[dict], role: str) -> str:
+    return next((m.get("content", "") for m in reversed(history) if m.get("role") == role), "")
+
+
+def followup_note(question: str, history: list[dict] | None) -> str:
+    """What the generator is told about the earlier turn (short: prompt length is latency)."""
+    if not history or not is_followup(question):
+        return ""
+    last_user = _last(history, "user")
+    return f"follow-up to: {last_user[:MAX_CONTEXT_CHARS]}" if last_user else ""
+
+
+def condense_question(question: str, history: list[dict] | None) -> str:
+    """A self-contained query: the question plus the last turn's topic when it is a follow-up."""
+    if not history or not is_followup(question):
+        return question
+    last_user, last_answer = _last(history, "user"), _last(history, "assistant")
+    context = " ".join(filter(None, [last_user, _CITATION.sub("", last_answer)]))
+    return f"{question} (context: {context[:MAX_CONTEXT_CHARS].strip()})"

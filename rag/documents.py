@@ -1,0 +1,84 @@
+"""The unit the assistant cites: one paper abstract, with a stable content-derived id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_WS = re.compile(r"\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+DERIVED_TITLE_CHARS = 90
+
+
+def normalise_text(text: str) -> str:
+    """Unicode-normalised, lower-cased, whitespace-collapsed text (what the id is made from)."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def clean_text(text: str) -> str:
+    """Display form: NFKC and single spaces, case kept."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def document_id(text: str) -> str:
+    """Stable id of an abstract: the same text in two files gives the same id."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:16]
+
+
+def derive_title(text: str) -> str:
+    """A stand-in title (first sentence, shortened) for layouts that carry none."""
+    first = _SENTENCE_END.split(text, maxsplit=1)[0]
+    if len(first) <= DERIVED_TITLE_CHARS:
+        return first.rstrip(".")
+    return first[:DERIVED_TITLE_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+@dataclass
+class Paper:
+    """One abstract after loading and de-duplication."""
+
+    text: str
+    title: str
+    sources: list[str] = field(default_factory=list)
+    title_is_derived: bool = False
+
+    @property
+    def doc_id(self) -> str:
+        """Content-derived id (see :func:`document_id`)."""
+        return document_id(self.text)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes when anything that is stored for the paper changes (title or text)."""
+        payload = f"{self.title}\x00{clean_text(self.text)}"
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def make_paper(text: str, title: str | None, source: str) -> Paper:
+    """Build a paper, deriving a title when the source has none."""
+    text = clean_text(text)
+    title = clean_text(title) if title else ""
+    if title:
+        return Paper(text=text, title=title, sources=[source])
+    return Paper(text=text, title=derive_title(text), sources=[source], title_is_derived=True)
+
+
+def deduplicate(papers: list[Paper]) -> list[Paper]:
+    """Merge papers with the same id: keep a real title over a derived one, union the sources."""
+    merged: dict[str, Paper] = {}
+    for paper in papers:
+        seen = merged.get(paper.doc_id)
+        if seen is None:
+            merged[paper.doc_id] = Paper(
+                text=paper.text,
+                title=paper.title,
+                sources=list(paper.sources),
+                title_is_derived=paper.title_is_derived,
+            )
+            continue
+        if seen.title_is_derived and not paper.title_is_derived:
+            seen.title, seen.title_is_derived = paper.title, False
+        seen.sources.extend(s for s in paper.sources if s not in seen.sources)
+    return list(merged.values())

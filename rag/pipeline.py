@@ -1,0 +1,214 @@
+"""Question in, cited answer out: condense -> retrieve -> (abstain?) -> generate -> check citations.
+
+``Assistant.stream`` yields events so front ends can show sources first, then tokens as
+they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.abstain import grounding, is_refusal, relevance
+from rag.citations import Citation, check_citations, cited_numbers, reattribute
+from rag.condense import condense_question, followup_note
+from rag.errors import RagError
+from rag.prompt import (
+    build_messages,
+    format_sources,
+    prefix_messages,
+    select_sentences,
+    split_sentences,
+    trim_to_sentence,
+)
+from rag.retrieve import HybridRetriever, Source
+from rag.settings import Settings
+
+ABSTAIN_TEXT = "The indexed abstracts do not answer this question."
+
+
+@dataclass
+class Answer:
+    """Everything a front end shows for one question."""
+
+    question: str
+    query: str  # what was searched (the condensed follow-up)
+    answer: str
+    abstained: bool
+    sources: list[Source]
+    citations: list[Citation] = field(default_factory=list)
+    invalid_citations: list[int] = field(default_factory=list)
+    abstain_reason: str | None = None
+    draft: str = ""  # the model's raw reply, kept when the answer was withheld
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``rag ask --json``."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
+            "citations": [c.to_dict() for c in self.citations],
+            "invalid_citations": self.invalid_citations,
+            "sources": [s.to_dict() for s in self.sources],
+            "query": self.query,
+            "notes": self.notes,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+@dataclass
+class Event:
+    """A step of a streamed answer: ``sources``, ``token`` or ``done``."""
+
+    kind: str
+    text: str = ""
+    sources: list[Source] | None = None
+    answer: Answer | None = None
+
+
+def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]]:
+    """Reject empty questions; cut over-long ones (with a note saying so)."""
+    question = (question or "").strip()
+    if not question:
+        raise RagError("empty question: type a question about the papers")
+    if len(question) > max_chars:
+        return question[:max_chars], [f"question cut to its first {max_chars} characters"]
+    return question, []
+
+
+class Assistant:
+    """The research-paper assistant over one index."""
+
+    def __init__(self, settings: Settings, retriever: HybridRetriever | None = None) -> None:
+        self.settings = settings
+        self.retriever = retriever or HybridRetriever(settings)
+        self._generator = None
+
+    @property
+    def generator(self):
+        """The language model, loaded on first use (search-only use never pays for it)."""
+        if self._generator is None:
+            from rag.generator import Generator
+
+            self._generator = Generator(self.settings)
+        return self._generator
+
+    def warm_up(self) -> None:
+        """Load the generator and pre-compute the fixed prompt's KV cache before users ask."""
+        self.generator.warm_up(prefix_messages())
+
+    def search(self, question: str, history: list[dict] | None = None) -> list[Source]:
+        """Sources only, no generation."""
+        question, _ = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.search(self._query(question, history))
+
+    def _query(self, question: str, history: list[dict] | None) -> str:
+        if self.settings.condense_followups:
+            return condense_question(question, history)
+        return question
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        """Answer and wait for the whole of it."""
+        for event in self.stream(question, history):
+            if event.kind == "done":
+                return event.answer
+        raise RuntimeError("stream ended without an answer")
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Event]:
+        """Answer step by step (see :class:`Event`)."""
+        start = time.perf_counter()
+        question, notes = clean_question(question, self.settings.max_question_chars)
+        query = self._query(question, history)
+        sources = self.retriever.search(query)
+        retrieved = time.perf_counter()
+        answer = Answer(question=question, query=query, answer="", abstained=False,
+                        sources=sources, notes=notes)  # fmt: skip
+        answer.timings["retrieve_s"] = retrieved - start
+        yield Event("sources", sources=sources)
+
+        if not sources or relevance(query, sources[0]) < self.settings.min_relevance:
+            self._abstain(answer, "no indexed abstract is close enough to the question")
+            answer.timings.update(generate_s=0.0, first_token_s=0.0,
+                                  total_s=time.perf_counter() - start)  # fmt: skip
+            yield Event("done", answer=answer)
+            return
+
+        context = self._context_sources(query, sources)
+        note = followup_note(question, history) if self.settings.condense_followups else ""
+        messages = build_messages(question, self._sources_block(query, context), note)
+        pieces: list[str] = []
+        first_token = None
+        for piece in self.generator.stream(messages, prefix_messages()):
+            if first_token is None and piece:
+                first_token = time.perf_counter()
+            pieces.append(piece)
+            yield Event("token", text=piece)
+        done = time.perf_counter()
+        answer.timings.update(
+            generate_s=done - retrieved,
+            first_token_s=(first_token or done) - start,
+        )
+        self._finish(answer, "".join(pieces).strip(), question, context)
+        answer.timings["total_s"] = time.perf_counter() - start
+        yield Event("done", answer=answer)
+
+    def _context_sources(self, query: str, sources: list[Source]) -> list[Source]:
+        """The top sources the model reads; weak ones past the first only cost prefill."""
+        top = sources[: self.settings.context_sources]
+        return [top[0]] + [s for s in top[1:] if relevance(query, s) >= self.settings.min_relevance]
+
+    def _sources_block(self, query: str, context: list[Source]) -> str:
+        sentences = [split_sentences(s.text) for s in context]
+        flat = [sent for group in sentences for sent in group]
+        vectors = np.asarray(self.retriever.embed([query, *flat]))
+        qvec, svecs = vectors[0], vectors[1:]
+        excerpts, offset = [], 0
+        for group in sentences:
+            excerpts.append(
+                select_sentences(
+                    group,
+                    svecs[offset : offset + len(group)],
+                    qvec,
+                    self.settings.context_sentences,
+                )
+            )
+            offset += len(group)
+        return format_sources(context, excerpts)
+
+    def _finish(self, answer: Answer, draft: str, question: str, context: list[Source]) -> None:
+        answer.draft = draft
+        if not draft or is_refusal(draft):
+            self._abstain(answer, "the model found no answer in the sources")
+            return
+        invalid = [n for n in cited_numbers(draft) if n not in {s.rank for s in context}]
+        if invalid:
+            answer.invalid_citations = invalid
+            answer.notes.append(
+                "the model cited source(s) it was not shown: "
+                + ", ".join(f"[{n}]" for n in invalid)
+            )
+        attributed = reattribute(trim_to_sentence(draft), context)
+        answer.notes.extend(f"citation {change}" for change in attributed.changes)
+        checked = check_citations(attributed.text, context)
+        grounded = grounding(checked.text, question, context)
+        problem = grounded.problem
+        if problem is None and grounded.score < self.settings.min_grounding:
+            missing = ", ".join(grounded.missing_terms[:5])
+            problem = f"most of its words are not in the sources ({missing})"
+        if problem:
+            self._abstain(answer, f"the draft answer was withheld: {problem}")
+            return
+        answer.answer, answer.citations = checked.text, checked.citations
+
+    @staticmethod
+    def _abstain(answer: Answer, reason: str) -> None:
+        answer.abstained = True
+        answer.abstain_reason = reason
+        answer.answer = ABSTAIN_TEXT
+        answer.citations = []

@@ -1,0 +1,138 @@
+"""Hybrid retrieval: dense (MiniLM in Chroma) + BM25, fused by reciprocal rank, grouped per paper.
+
+Dense alone misses exact names and numbers; BM25 alone misses paraphrases. Fusion is done
+here rather than with llama-index's QueryFusionRetriever because we keep each retriever's
+own score (the dense cosine drives the abstention floor) and group chunks into papers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from rag.embedding import load_embedder
+from rag.keyword import load_keyword_index
+from rag.settings import Settings
+from rag.store import PaperStore
+
+
+@dataclass
+class Source:
+    """One retrieved paper, as shown to the model and to the user."""
+
+    rank: int
+    doc_id: str
+    title: str
+    text: str  # the full abstract
+    score: float  # fused reciprocal-rank score (higher is better)
+    dense_score: float | None  # best cosine similarity of its chunks, if dense found it
+    keyword_score: float | None  # best BM25 score of its chunks, if BM25 found it
+    chunk: str  # the best-matching chunk
+    files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON form used by the CLI and the UI."""
+        return {
+            "rank": self.rank,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "text": self.text,
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
+            "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
+        }
+
+
+@dataclass
+class _Candidate:
+    meta: dict | None = None
+    text: str | None = None
+    fused: float = 0.0
+    dense: float | None = None
+    keyword: float | None = None
+
+
+class HybridRetriever:
+    """Question -> ranked papers."""
+
+    def __init__(self, settings: Settings, store: PaperStore | None = None) -> None:
+        self.settings = settings
+        self.store = store or PaperStore.open(settings)
+        self.embedder = load_embedder(settings.device, settings.embed_batch_size)
+        self.keyword = (
+            load_keyword_index(self.store, settings.keyword_dir, settings.candidate_k)
+            if settings.hybrid
+            else None
+        )
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embed passages with the same model the index uses."""
+        return self.embedder.get_text_embedding_batch(texts)
+
+    def search(self, question: str, top_k: int | None = None) -> list[Source]:
+        """The ``top_k`` best papers for ``question``."""
+        top_k = top_k or self.settings.top_k
+        rrf_k = self.settings.rrf_k
+        candidates: dict[str, _Candidate] = {}
+
+        query_vector = self.embedder.get_query_embedding(question)
+        for rank, (cid, cosine, meta, text) in enumerate(
+            self.store.query(query_vector, self.settings.candidate_k)
+        ):
+            cand = candidates.setdefault(cid, _Candidate())
+            cand.meta, cand.text, cand.dense = meta, text, cosine
+            cand.fused += 1.0 / (rrf_k + rank + 1)
+
+        if self.keyword is not None:
+            for rank, hit in enumerate(self._keyword_hits(question)):
+                cand = candidates.setdefault(hit.node.node_id, _Candidate())
+                cand.keyword = float(hit.score)
+                cand.fused += 1.0 / (rrf_k + rank + 1)
+            missing = [cid for cid, c in candidates.items() if c.meta is None]
+            for cid, (meta, text) in self.store.get_chunks(missing).items():
+                candidates[cid].meta, candidates[cid].text = meta, text
+
+        return self._group_by_paper(candidates, top_k)
+
+    def _keyword_hits(self, question: str) -> list:
+        try:
+            hits = self.keyword.retrieve(question)
+        except (ValueError, IndexError):  # a question of only stop-words has no BM25 terms
+            return []
+        return [hit for hit in hits if hit.score and hit.score > 0]
+
+    @staticmethod
+    def _group_by_paper(candidates: dict[str, _Candidate], top_k: int) -> list[Source]:
+        best: dict[str, Source] = {}
+        for cand in sorted(candidates.values(), key=lambda c: c.fused, reverse=True):
+            if cand.meta is None:  # BM25 index older than the store; the hit is gone
+                continue
+            doc_id = cand.meta["doc_id"]
+            source = best.get(doc_id)
+            if source is None:
+                best[doc_id] = Source(
+                    rank=0,
+                    doc_id=doc_id,
+                    title=cand.meta["title"],
+                    text=cand.meta["abstract"],
+                    score=cand.fused,
+                    dense_score=cand.dense,
+                    keyword_score=cand.keyword,
+                    chunk=cand.text or "",
+                    files=json.loads(cand.meta["sources"]),
+                )
+                continue
+            source.dense_score = _max(source.dense_score, cand.dense)
+            source.keyword_score = _max(source.keyword_score, cand.keyword)
+        ranked = list(best.values())[:top_k]
+        for rank, source in enumerate(ranked, start=1):
+            source.rank = rank
+        return ranked
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)

@@ -1,0 +1,104 @@
+"""All configuration in one typed object.
+
+Precedence: CLI flags > environment variables (``RAG_<FIELD>``) > defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from rag.errors import RagError
+
+ENV_PREFIX = "RAG_"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+class Settings(BaseModel):
+    """Every tunable of the assistant. Field names map to env vars ``RAG_<NAME>``."""
+
+    # where things live
+    data_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "rag-assistant",
+        description="Folder holding the Chroma index and the keyword index.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "rag-assistant",
+        description="Folder for the generator weights, dequantized once from GGUF.",
+    )
+    collection: str = "abstracts"
+    chroma_host: str | None = Field(
+        default=None, description="Chroma server host; unset means embedded Chroma in data_dir."
+    )
+    chroma_port: int = 8000
+
+    # chunking / embedding
+    chunk_size: int = Field(
+        default=256, description="Chunk size in embedder tokens, title included."
+    )
+    chunk_overlap: int = 32
+    embed_batch_size: int = 32
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    # retrieval
+    top_k: int = Field(default=5, ge=1, le=50, description="Sources returned per question.")
+    candidate_k: int = Field(default=20, ge=1, description="Hits taken from each retriever.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    hybrid: bool = Field(default=True, description="Fuse BM25 with dense; false = dense only.")
+
+    # generation
+    generator: str = Field(default="qwen2.5-0.5b", description="Key in rag.weights.GENERATORS.")
+    context_sources: int = Field(
+        default=3, ge=1, le=10, description="How many of the top sources the model reads."
+    )
+    context_sentences: int = Field(
+        default=3, ge=1, description="Most question-relevant sentences kept per source."
+    )
+    max_new_tokens: int = Field(default=48, ge=8)
+    condense_followups: bool = True
+
+    # abstention (calibrated by eval/calibrate_abstention.py; see eval/README.md)
+    min_relevance: float = Field(
+        default=0.30, description="Below this top dense cosine, abstain without generating."
+    )
+    min_grounding: float = Field(
+        default=0.5, description="Share of the answer's key terms that must occur in its sources."
+    )
+
+    # guards
+    max_question_chars: int = 2000
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build settings from env vars, then apply explicit (non-None) overrides."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            env = os.environ.get(ENV_PREFIX + name.upper())
+            if env is not None and env != "":
+                values[name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise RagError(
+                f"invalid setting {field}={first.get('input')!r}: {first['msg']} "
+                f"(check {ENV_PREFIX}{field.upper()} or the matching CLI flag)"
+            ) from None
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Embedded Chroma folder."""
+        return self.data_dir / "chroma"
+
+    @property
+    def keyword_dir(self) -> Path:
+        """Persisted BM25 index folder (per collection)."""
+        return self.data_dir / "bm25" / self.collection

@@ -1,0 +1,178 @@
+"""The Chroma collection holding chunks, embeddings and per-paper metadata.
+
+Writes go through llama-index's ChromaVectorStore; reads use the Chroma collection
+directly because we need the raw cosine distance (for the abstention floor) and
+batched ``get`` by id (for BM25 hits), which the llama-index wrapper does not expose.
+Chroma is the single source of truth for what is indexed: no side docstore to drift.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+PAGE = 5000  # rows per Chroma get(), keeps memory flat on large collections
+
+
+@dataclass
+class StoredPaper:
+    """What the index holds for one paper."""
+
+    content_hash: str
+    sources: list[str]
+    title: str
+    abstract: str
+    title_is_derived: bool
+    n_chunks: int
+    chunk_ids: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """All its chunks made it in (false after an ingest killed half way)."""
+        return len(self.chunk_ids) == self.n_chunks
+
+
+def open_client(settings: Settings):
+    """Embedded persistent Chroma, or a Chroma server when ``chroma_host`` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        where = f"{settings.chroma_host}:{settings.chroma_port}"
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise RagError(
+                f"cannot reach the Chroma server at {where} ({type(exc).__name__}); start it "
+                "(docker compose up chroma, or chroma run) or unset RAG_CHROMA_HOST"
+            ) from None
+        return client
+    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except Exception as exc:
+        raise RagError(
+            f"cannot open the index at {settings.chroma_dir} ({exc}); "
+            "move that folder aside and run `rag ingest` to rebuild it"
+        ) from None
+
+
+class PaperStore:
+    """One Chroma collection of paper chunks."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    @classmethod
+    def open(cls, settings: Settings, create: bool = False) -> PaperStore:
+        """Open the collection; with ``create=False`` a missing index is a user error."""
+        client = open_client(settings)
+        if create:
+            collection = client.get_or_create_collection(
+                settings.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        else:
+            try:
+                collection = client.get_collection(settings.collection, embedding_function=None)
+            except Exception:
+                raise RagError(
+                    f"no index named '{settings.collection}' in {_where(settings)}; "
+                    "run `rag ingest` first"
+                ) from None
+        store = cls(collection)
+        if not create and store.count() == 0:
+            raise RagError(f"the index in {_where(settings)} is empty; run `rag ingest` first")
+        return store
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return self.collection.count()
+
+    def add_nodes(self, nodes: list) -> None:
+        """Upsert embedded llama-index nodes (ids are deterministic, so re-adding is safe)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        ChromaVectorStore(chroma_collection=self.collection).add(nodes)
+
+    def delete_chunks(self, chunk_ids: list[str]) -> None:
+        """Remove chunks by id."""
+        for start in range(0, len(chunk_ids), PAGE):
+            self.collection.delete(ids=chunk_ids[start : start + PAGE])
+
+    def iter_rows(self, include: list[str]):
+        """Yield (id, metadata, document) over the whole collection, a page at a time."""
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            metas = page.get("metadatas") or [None] * len(ids)
+            docs = page.get("documents") or [None] * len(ids)
+            yield from zip(ids, metas, docs, strict=True)
+            offset += len(ids)
+
+    def stored_papers(self) -> dict[str, StoredPaper]:
+        """doc_id -> what the index holds for it."""
+        papers: dict[str, StoredPaper] = {}
+        for chunk_id, meta, _ in self.iter_rows(["metadatas"]):
+            doc_id = meta["doc_id"]
+            paper = papers.get(doc_id)
+            if paper is None:
+                paper = papers[doc_id] = StoredPaper(
+                    content_hash=meta["content_hash"],
+                    sources=json.loads(meta["sources"]),
+                    title=meta["title"],
+                    abstract=meta["abstract"],
+                    title_is_derived=bool(meta.get("title_is_derived", False)),
+                    n_chunks=int(meta["n_chunks"]),
+                )
+            paper.chunk_ids.append(chunk_id)
+        return papers
+
+    def get_chunks(self, chunk_ids: list[str]) -> dict[str, tuple[dict, str]]:
+        """chunk_id -> (metadata, chunk text) for the ids that exist."""
+        if not chunk_ids:
+            return {}
+        page = self.collection.get(ids=chunk_ids, include=["metadatas", "documents"])
+        return {
+            cid: (meta, doc)
+            for cid, meta, doc in zip(
+                page["ids"], page["metadatas"], page["documents"], strict=True
+            )
+        }
+
+    def query(self, embedding: list[float], k: int) -> list[tuple[str, float, dict, str]]:
+        """Nearest chunks: (chunk_id, cosine similarity, metadata, chunk text)."""
+        k = min(k, self.count())
+        if k == 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=[embedding],
+            n_results=k,
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            (cid, 1.0 - float(dist), meta, doc)
+            for cid, dist, meta, doc in zip(
+                res["ids"][0],
+                res["distances"][0],
+                res["metadatas"][0],
+                res["documents"][0],
+                strict=True,
+            )
+        ]
+
+
+def _where(settings: Settings) -> str:
+    if settings.chroma_host:
+        return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+    return str(settings.chroma_dir)

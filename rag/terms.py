@@ -1,0 +1,79 @@
+"""Word-level helpers shared by the abstention and citation checks."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-.'][a-z0-9]+)*")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CITATION = re.compile(r"\[\d+[^\]]*\]")
+_GENERIC = {
+    "paper", "papers", "work", "study", "studies", "model", "models", "method", "methods",
+    "propose", "proposed", "approach", "use", "used", "using", "source", "sources", "based",
+    "also", "new", "show", "shows", "can", "tell", "me", "about", "llm", "llms", "language",
+    "large", "context",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN) | _GENERIC
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def strip_citations(text: str) -> str:
+    """Text without [n] markers."""
+    return _CITATION.sub(" ", text)
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed, lower-cased words that carry meaning (no stop-words, no generic words)."""
+    stop = _stopwords()
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop and len(w) > 1]
+    return set(_stemmer().stemWords(words))
+
+
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "twice": "2"}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers, digits or words ("twelve" -> "12"), without thousands separators."""
+    found = {n.replace(",", "") for n in NUMBER.findall(text)}
+    return found | {_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text)}

