@@ -30,6 +30,6 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 fi
 
 # Join, verify and dequantize the generator once (later starts load in seconds).
-.venv/bin/rag prepare
+.venv/bin/rag prepare qwen2.5-0.5b smollm2-135m
 if [[ "${1:-}" == "--large" ]]; then .venv/bin/rag prepare qwen2.5-1.5b; fi
 echo "set-up done: activate with  . .venv/bin/activate"

@@ -35,6 +35,9 @@ def embedder_path() -> Path:
 def load_embedder(device: str = "auto", batch_size: int = 32):
     """A llama-index embedding wrapper around the packaged sentence-transformers model."""
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
     return HuggingFaceEmbedding(
         model_name=str(embedder_path()),

@@ -33,6 +33,9 @@ class Generator:
     def __init__(self, settings: Settings) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         self.settings = settings
         self.device = pick_device(settings.device)

@@ -155,7 +155,7 @@ def _write_papers(
             for cid in stored[paper.doc_id].chunk_ids
             if cid not in new_ids
         ]
-        store.add_nodes(nodes)
+        store.upsert_nodes(nodes)
         store.delete_chunks(stale)
         bar.update(len(batch))
     bar.close()

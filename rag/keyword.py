@@ -31,7 +31,7 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int):
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    retriever.persist(str(tmp))
+    retriever.persist(str(tmp), show_progress=False)
     (tmp / MANIFEST).write_text(json.dumps({"chunks": len(nodes)}))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -55,7 +55,7 @@ def load_keyword_index(store: PaperStore, folder: Path, top_k: int):
     if manifest.exists():
         built_from = json.loads(manifest.read_text()).get("chunks")
         if built_from == store.count():
-            retriever = BM25Retriever.from_persist_dir(str(folder))
+            retriever = BM25Retriever.from_persist_dir(str(folder), show_progress=False)
             retriever.similarity_top_k = min(top_k, built_from)
             return retriever
     return build_keyword_index(store, folder, top_k)

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from rag.errors import RagError
 
@@ -73,6 +73,15 @@ class Settings(BaseModel):
 
     # guards
     max_question_chars: int = 2000
+
+    @field_validator("generator")
+    @classmethod
+    def _known_generator(cls, value: str) -> str:
+        from rag.weights import GENERATORS
+
+        if value not in GENERATORS:
+            raise ValueError(f"unknown generator; choose one of {', '.join(GENERATORS)}")
+        return value
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -1,8 +1,9 @@
 """The Chroma collection holding chunks, embeddings and per-paper metadata.
 
-Writes go through llama-index's ChromaVectorStore; reads use the Chroma collection
-directly because we need the raw cosine distance (for the abstention floor) and
-batched ``get`` by id (for BM25 hits), which the llama-index wrapper does not expose.
+Nodes are serialised the llama-index way (so llama-index's ChromaVectorStore can read the
+collection) but written with Chroma's ``upsert`` and read with the collection directly: we
+need replace-on-write, the raw cosine distance (for the abstention floor) and batched
+``get`` by id (for BM25 hits), which the llama-index wrapper does not offer.
 Chroma is the single source of truth for what is indexed: no side docstore to drift.
 """
 
@@ -96,11 +97,25 @@ class PaperStore:
         """Number of chunks stored."""
         return self.collection.count()
 
-    def add_nodes(self, nodes: list) -> None:
-        """Upsert embedded llama-index nodes (ids are deterministic, so re-adding is safe)."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+    def upsert_nodes(self, nodes: list) -> None:
+        """Write embedded llama-index nodes, replacing any stored under the same ids.
 
-        ChromaVectorStore(chroma_collection=self.collection).add(nodes)
+        Serialised exactly as llama-index's ChromaVectorStore does, but with Chroma's
+        ``upsert``: that store's ``add`` silently keeps the old row when an id exists,
+        which would leave a changed paper's old title and sources in place.
+        """
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        for start in range(0, len(nodes), PAGE):
+            batch = nodes[start : start + PAGE]
+            self.collection.upsert(
+                ids=[n.node_id for n in batch],
+                embeddings=[n.get_embedding() for n in batch],
+                metadatas=[
+                    node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch
+                ],
+                documents=[n.get_content() for n in batch],
+            )
 
     def delete_chunks(self, chunk_ids: list[str]) -> None:
         """Remove chunks by id."""

@@ -18,9 +18,10 @@ _GENERIC = {
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+    # NLTK's English list, shipped inside llama-index-core (no download).
+    from llama_index.core.utils import globals_helper
 
-    return frozenset(STOPWORDS_EN) | _GENERIC
+    return frozenset(globals_helper.stopwords) | _GENERIC
 
 
 @lru_cache(maxsize=1)

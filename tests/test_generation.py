@@ -1,0 +1,56 @@
+"""The generator and the whole pipeline with a real (small) model: SmolLM2-135M."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.errors import RagError
+from rag.generator import GenerationStats
+from rag.pipeline import ABSTAIN_TEXT, Assistant
+from rag.prompt import build_messages, prefix_messages
+
+
+def test_prefix_cache_gives_the_same_tokens_as_a_full_prefill(assistant: Assistant) -> None:
+    generator = assistant.generator
+    source = "[1] BERT\nBERT pre-trains deep bidirectional representations from unlabeled text."
+    messages = build_messages("What does BERT pre-train?", source)
+    cached_stats = GenerationStats()
+    cached = "".join(generator.stream(messages, prefix_messages(), 16, stats=cached_stats))
+    plain = "".join(generator.stream(messages, None, 16))
+    assert cached_stats.cached_prefix_tokens > 0
+    assert cached == plain
+
+
+def test_answer_streams_tokens_then_a_checked_answer(assistant: Assistant) -> None:
+    events = list(assistant.stream("How many parameters does Megatron-Turing NLG have?"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "sources" and kinds[-1] == "done"
+    assert kinds.count("token") >= 2
+    answer = events[-1].answer
+    assert answer.sources and answer.sources[0].rank == 1
+    assert answer.draft == "".join(e.text for e in events if e.kind == "token").strip()
+    ranks = {s.rank for s in answer.sources}
+    assert all(c.n in ranks for c in answer.citations)
+    assert answer.abstained or answer.answer
+    t = answer.timings
+    assert 0 < t["first_token_s"] <= t["total_s"] and t["retrieve_s"] > 0
+
+
+def test_off_topic_question_abstains_without_generating(assistant: Assistant) -> None:
+    answer = assistant.ask("What is the capital of Australia?")
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT
+    assert answer.timings["generate_s"] == 0.0
+    assert answer.sources  # what was found is still shown
+
+
+@pytest.mark.parametrize("question", ["", "   \n  "])
+def test_empty_question_is_a_user_error(assistant: Assistant, question: str) -> None:
+    with pytest.raises(RagError, match="empty question"):
+        assistant.ask(question)
+
+
+def test_overlong_question_is_cut_with_a_note(assistant: Assistant) -> None:
+    long = "What is DCIS? " + "padding " * 400
+    answer = assistant.ask(long[:10_000])
+    assert len(answer.question) == assistant.settings.max_question_chars
+    assert any("cut" in note for note in answer.notes)

@@ -1,0 +1,41 @@
+"""The default generator on real questions (slow: loads Qwen2.5 0.5B)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.pipeline import Assistant
+from rag.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default_assistant(corpus_settings: Settings) -> Assistant:
+    settings = corpus_settings.model_copy(update={"generator": Settings().generator})
+    assistant = Assistant(settings)
+    assistant.warm_up()
+    return assistant
+
+
+def test_fact_is_answered_and_cites_the_right_paper(default_assistant: Assistant) -> None:
+    answer = default_assistant.ask("How many parameters does Megatron-Turing NLG have?")
+    assert not answer.abstained, answer.abstain_reason
+    assert "530" in answer.answer
+    assert [c.title[:40] for c in answer.citations] == ["Using DeepSpeed and Megatron to Train Me"]
+
+
+def test_followup_uses_the_history(default_assistant: Assistant) -> None:
+    history = [
+        {"role": "user", "content": "What is FuxiTranyu?"},
+        {"role": "assistant", "content": "An open-source multilingual LLM [1]."},
+    ]
+    answer = default_assistant.ask("How many parameters does its base model have?", history)
+    assert not answer.abstained, answer.abstain_reason
+    assert "8" in answer.answer
+    assert all("FuxiTranyu" in c.text for c in answer.citations)
+
+
+def test_off_corpus_question_is_not_answered_from_memory(default_assistant: Assistant) -> None:
+    answer = default_assistant.ask("What is the capital of Australia?")
+    assert answer.abstained and "Canberra" not in answer.answer
