@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from rag.prompt import REFUSAL
 from rag.retrieve import Source
-from rag.terms import NUMBER, content_terms, numbers_in, strip_citations
+from rag.terms import NUMBER, content_terms, has_quantity, numbers_in, strip_citations
 
 COVERAGE_WEIGHT = 0.25
 
@@ -86,5 +86,6 @@ def grounding(answer: str, question: str, sources: list[Source]) -> Grounding:
         missing_numbers=missing_numbers,
         missing_terms=sorted(new_terms - found),
         adds_nothing=not new_terms and not new_numbers,
-        lacks_number=bool(_QUANTITY_QUESTION.search(question)) and not new_numbers,
+        lacks_number=bool(_QUANTITY_QUESTION.search(question))
+        and not (new_numbers and has_quantity(answer)),
     )

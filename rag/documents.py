@@ -17,8 +17,13 @@ def normalise_text(text: str) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
 
 
+_LATEX_COMMAND = re.compile(r"\\(?:textbf|textit|texttt|emph|url|mathrm|text)\{([^{}]*)\}")
+_LATEX_ESCAPE = re.compile(r"\\([%&$#_])")
+
+
 def clean_text(text: str) -> str:
-    """Display form: NFKC and single spaces, case kept."""
+    """Display form: NFKC, single spaces, LaTeX formatting (\\textbf{L}, \\%) unwrapped."""
+    text = _LATEX_ESCAPE.sub(r"\1", _LATEX_COMMAND.sub(r"\1", text))
     return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 

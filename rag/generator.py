@@ -20,11 +20,13 @@ from rag.weights import prepare_generator
 
 @dataclass
 class GenerationStats:
-    """Token counts of one generation (filled as it runs)."""
+    """Token counts of one generation, and how sure the model was (filled as it runs)."""
 
     prompt_tokens: int = 0
     cached_prefix_tokens: int = 0
     new_tokens: int = 0
+    answer_logprob: float | None = None  # mean log-probability of the tokens it wrote
+    alternative_logprob: float | None = None  # same for the alternative reply, if asked
 
 
 class Generator:
@@ -94,11 +96,14 @@ class Generator:
         prefix_messages: list[dict] | None = None,
         max_new_tokens: int | None = None,
         stats: GenerationStats | None = None,
+        alternative: str | None = None,
     ) -> Iterator[str]:
         """Yield text pieces of the assistant's reply to ``messages`` (greedy decoding).
 
         ``prefix_messages`` must be the leading messages of ``messages`` that never change
         (system prompt, examples); their KV cache is computed once and reused.
+        With ``alternative`` (e.g. a refusal), ``stats`` also gets the mean log-probability
+        the model gives that reply, to compare with its own: one short extra forward pass.
         """
         import torch
         from transformers import TextIteratorStreamer
@@ -125,6 +130,8 @@ class Generator:
             top_k=None,
             streamer=streamer,
             pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+            return_dict_in_generate=True,
+            output_scores=True,
             **kwargs,
         )
         result: dict = {}
@@ -133,7 +140,13 @@ class Generator:
             try:
                 with torch.no_grad():
                     out = self.model.generate(**generate_kwargs)
-                result["new_tokens"] = int(out.shape[1] - input_ids.shape[1])
+                    new = out.sequences[0, input_ids.shape[1] :]
+                    result["new_tokens"] = int(new.shape[0])
+                    result["answer_logprob"] = _mean_logprob(out.scores, new)
+                    if alternative:
+                        result["alternative_logprob"] = self._reply_logprob(
+                            out, input_ids.shape[1], alternative
+                        )
             except BaseException as exc:  # surfaced in the caller's thread below
                 result["error"] = exc
                 streamer.end()
@@ -146,3 +159,34 @@ class Generator:
         if "error" in result:
             raise result["error"]
         stats.new_tokens = result.get("new_tokens", 0)
+        stats.answer_logprob = result.get("answer_logprob")
+        stats.alternative_logprob = result.get("alternative_logprob")
+
+    def _reply_logprob(self, out, prompt_len: int, reply: str) -> float:
+        """Mean log-probability of ``reply`` right after the prompt, reusing the KV cache."""
+        import torch
+
+        ids = self.tokenizer(reply, add_special_tokens=False)["input_ids"]
+        cache = out.past_key_values
+        extra = cache.get_seq_length() - prompt_len
+        if extra > 0:
+            cache.crop(-extra)  # forget the generated answer, keep the prompt
+        first = torch.log_softmax(out.scores[0][0].float(), dim=-1)[ids[0]]
+        logits = self.model(
+            torch.tensor([ids[:-1]], device=self.device), past_key_values=cache, use_cache=True
+        ).logits[0]
+        rest = torch.log_softmax(logits.float(), dim=-1)
+        rest = rest[torch.arange(len(ids) - 1), torch.tensor(ids[1:])]
+        return float(torch.cat([first.reshape(1), rest]).mean())
+
+
+def _mean_logprob(scores, tokens) -> float | None:
+    """Mean log-probability of the chosen tokens under the step logits."""
+    import torch
+
+    if len(scores) == 0:
+        return None
+    steps = torch.stack([s[0] for s in scores]).float()
+    logprobs = torch.log_softmax(steps, dim=-1)
+    picked = logprobs[torch.arange(len(tokens)), tokens[: len(scores)]]
+    return float(picked.mean())

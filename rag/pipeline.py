@@ -16,7 +16,9 @@ from rag.abstain import grounding, is_refusal, relevance
 from rag.citations import Citation, check_citations, cited_numbers, reattribute
 from rag.condense import condense_question, followup_note
 from rag.errors import RagError
+from rag.generator import GenerationStats
 from rag.prompt import (
+    REFUSAL,
     build_messages,
     format_sources,
     prefix_messages,
@@ -44,6 +46,7 @@ class Answer:
     abstain_reason: str | None = None
     draft: str = ""  # the model's raw reply, kept when the answer was withheld
     notes: list[str] = field(default_factory=list)
+    signals: dict[str, float | None] = field(default_factory=dict)  # what abstention looked at
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -58,6 +61,7 @@ class Answer:
             "sources": [s.to_dict() for s in self.sources],
             "query": self.query,
             "notes": self.notes,
+            "signals": {k: v if v is None else round(v, 4) for k, v in self.signals.items()},
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
@@ -132,7 +136,8 @@ class Assistant:
         answer.timings["retrieve_s"] = retrieved - start
         yield Event("sources", sources=sources)
 
-        if not sources or relevance(query, sources[0]) < self.settings.min_relevance:
+        answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
+        if answer.signals["relevance"] < self.settings.min_relevance:
             self._abstain(answer, "no indexed abstract is close enough to the question")
             answer.timings.update(generate_s=0.0, first_token_s=0.0,
                                   total_s=time.perf_counter() - start)  # fmt: skip
@@ -144,12 +149,16 @@ class Assistant:
         messages = build_messages(question, self._sources_block(query, context), note)
         pieces: list[str] = []
         first_token = None
-        for piece in self.generator.stream(messages, prefix_messages()):
+        stats = GenerationStats()
+        for piece in self.generator.stream(messages, prefix_messages(), stats=stats,
+                                           alternative=REFUSAL):  # fmt: skip
             if first_token is None and piece:
                 first_token = time.perf_counter()
             pieces.append(piece)
             yield Event("token", text=piece)
         done = time.perf_counter()
+        answer.signals.update(answer_logprob=stats.answer_logprob,
+                              refusal_logprob=stats.alternative_logprob)  # fmt: skip
         answer.timings.update(
             generate_s=done - retrieved,
             first_token_s=(first_token or done) - start,
@@ -159,15 +168,21 @@ class Assistant:
         yield Event("done", answer=answer)
 
     def _context_sources(self, query: str, sources: list[Source]) -> list[Source]:
-        """The top sources the model reads; weak ones past the first only cost prefill."""
+        """The top sources the model reads: the first, and others nearly as relevant.
+
+        A small model misreads a clear winner's answer out of a runner-up, and each extra
+        source costs prefill time; questions about several papers keep several.
+        """
         top = sources[: self.settings.context_sources]
-        return [top[0]] + [s for s in top[1:] if relevance(query, s) >= self.settings.min_relevance]
+        floor = relevance(query, top[0]) - self.settings.context_margin
+        return [top[0]] + [s for s in top[1:] if relevance(query, s) >= floor]
 
     def _sources_block(self, query: str, context: list[Source]) -> str:
         sentences = [split_sentences(s.text) for s in context]
         flat = [sent for group in sentences for sent in group]
         vectors = np.asarray(self.retriever.embed([query, *flat]))
         qvec, svecs = vectors[0], vectors[1:]
+        keep = max(2, self.settings.context_sentences // len(context))
         excerpts, offset = [], 0
         for group in sentences:
             excerpts.append(
@@ -175,7 +190,7 @@ class Assistant:
                     group,
                     svecs[offset : offset + len(group)],
                     qvec,
-                    self.settings.context_sentences,
+                    keep,
                 )
             )
             offset += len(group)
@@ -186,6 +201,13 @@ class Assistant:
         if not draft or is_refusal(draft):
             self._abstain(answer, "the model found no answer in the sources")
             return
+        own, refusal = answer.signals.get("answer_logprob"), answer.signals.get("refusal_logprob")
+        if own is not None and refusal is not None:
+            answer.signals["answer_margin"] = own - refusal
+            if own - refusal < self.settings.min_answer_margin:
+                self._abstain(answer, "the model finds 'the sources do not say' about as likely "
+                                      "as its own answer")  # fmt: skip
+                return
         invalid = [n for n in cited_numbers(draft) if n not in {s.rank for s in context}]
         if invalid:
             answer.invalid_citations = invalid
@@ -197,6 +219,7 @@ class Assistant:
         answer.notes.extend(f"citation {change}" for change in attributed.changes)
         checked = check_citations(attributed.text, context)
         grounded = grounding(checked.text, question, context)
+        answer.signals["grounding"] = grounded.score
         problem = grounded.problem
         if problem is None and grounded.score < self.settings.min_grounding:
             missing = ", ".join(grounded.missing_terms[:5])

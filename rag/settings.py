@@ -55,10 +55,16 @@ class Settings(BaseModel):
     # generation
     generator: str = Field(default="qwen2.5-0.5b", description="Key in rag.weights.GENERATORS.")
     context_sources: int = Field(
-        default=3, ge=1, le=10, description="How many of the top sources the model reads."
+        default=3, ge=1, le=10, description="At most this many top sources go to the model."
+    )
+    context_margin: float = Field(
+        default=0.15,
+        ge=0,
+        description="A source past the first goes to the model only if "
+        "its relevance is within this of the first's (one clear winner: less to misread).",
     )
     context_sentences: int = Field(
-        default=3, ge=1, description="Most question-relevant sentences kept per source."
+        default=8, ge=1, description="Question-relevant sentences shown, shared by the sources."
     )
     max_new_tokens: int = Field(default=48, ge=8)
     condense_followups: bool = True
@@ -69,6 +75,11 @@ class Settings(BaseModel):
     )
     min_grounding: float = Field(
         default=0.5, description="Share of the answer's key terms that must occur in its sources."
+    )
+    min_answer_margin: float = Field(
+        default=0.0,
+        description="The model's mean log-prob of its answer must beat that of the refusal by "
+        "this much, else the assistant abstains (the model's own signal).",
     )
 
     # guards

@@ -74,6 +74,20 @@ _NUMBER_WORDS = {
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 
 
+# A number that stands for a quantity: not part of a name like "GPT-2", "3D" or "Llama2-7b".
+_QUANTITY = re.compile(
+    r"(?<![\w-])\d+(?:[.,]\d+)*(?:%|x|[KMBT]\b)?(?![\w-])|\b(?:"
+    + "|".join(w for w in _NUMBER_WORDS if w != "zero")
+    + r")\b",
+    re.IGNORECASE,
+)
+
+
+def has_quantity(text: str) -> bool:
+    """Does the text state a quantity (a stand-alone number or a number word)?"""
+    return bool(_QUANTITY.search(text))
+
+
 def numbers_in(text: str) -> set[str]:
     """Numbers, digits or words ("twelve" -> "12"), without thousands separators."""
     found = {n.replace(",", "") for n in NUMBER.findall(text)}
