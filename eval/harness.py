@@ -99,6 +99,14 @@ def run(assistant, questions: list[EvalQuestion], log=None) -> list[Outcome]:
     return outcomes
 
 
+def compact(question_id: str, record: dict) -> dict:
+    """A record without the abstracts' texts (they are in the index): small enough to commit."""
+    slim = {"id": question_id, **record}
+    slim["sources"] = [{k: v for k, v in s.items() if k != "text"} for s in record["sources"]]
+    slim["citations"] = [{k: v for k, v in c.items() if k != "text"} for c in record["citations"]]
+    return slim
+
+
 def format_table(summary: dict[str, float], label: str) -> str:
     """A plain-text table of the summary."""
     rows = [f"{'metric':26} {label}"]
@@ -133,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)  # fmt: skip
     outcomes = run(assistant, questions, log=lambda line: print(line, file=sys.stderr))
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         with args.out.open("w") as fh:
             for o in outcomes:
-                fh.write(json.dumps({"id": o.question.id, **o.record}) + "\n")
+                fh.write(json.dumps(compact(o.question.id, o.record)) + "\n")
     print(format_table(summarise(outcomes), settings.generator))
     return 0
 

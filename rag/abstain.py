@@ -41,6 +41,8 @@ def is_refusal(answer: str) -> bool:
     return any(cue in lowered for cue in cues)
 
 
+# "Is there work on X?" is answered by pointing at a paper, even in the question's words.
+_EXISTENCE_QUESTION = re.compile(r"^\s*(is|are) there\b|^\s*(does|do) any\b", re.IGNORECASE)
 _QUANTITY_QUESTION = re.compile(
     r"^\s*(how (many|much|large|big|long|fast|old)|what (percentage|share|fraction|number)|"
     r"in (what|which) year|when\b|by how much)",
@@ -80,12 +82,12 @@ def grounding(answer: str, question: str, sources: list[Source]) -> Grounding:
     new_terms = content_terms(answer) - content_terms(question)
     new_terms = {t for t in new_terms if not NUMBER.fullmatch(t)}
     found = new_terms & content_terms(text)
-    score = len(found) / len(new_terms) if new_terms else float(bool(new_numbers))
+    score = len(found) / len(new_terms) if new_terms else 1.0  # nothing new, nothing unsupported
     return Grounding(
         score=score,
         missing_numbers=missing_numbers,
         missing_terms=sorted(new_terms - found),
-        adds_nothing=not new_terms and not new_numbers,
+        adds_nothing=not new_terms and not new_numbers and not _EXISTENCE_QUESTION.search(question),
         lacks_number=bool(_QUANTITY_QUESTION.search(question))
         and not (new_numbers and has_quantity(answer)),
     )

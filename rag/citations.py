@@ -81,7 +81,7 @@ def cited_numbers(answer: str) -> list[int]:
 
 
 _SEGMENT = re.compile(r"(.*?)((?:\s*\[[^\]]*\])+|(?<=[.!?])\s+|$)", re.DOTALL)
-MIN_SEGMENT_TERMS = 2
+MIN_SEGMENT_TERMS = 1
 KEEP_RATIO = 0.8  # a cited source is kept if it holds >= 80% as much of the claim as the best
 
 

@@ -92,6 +92,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         clean_question(args.question, settings.max_question_chars)  # fail before loading models
         batch = [{"question": args.question, "history": []}]
     assistant = Assistant(settings)
+    print(f"loading {settings.generator}...", file=sys.stderr, flush=True)
+    assistant.warm_up()  # model load is start-up, not part of each answer's timings
     failures = 0
     for item in batch:
         if args.json:

@@ -38,6 +38,9 @@ def load_embedder(device: str = "auto", batch_size: int = 32):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    # The splitter counts tokens of whole abstracts with this tokenizer; its "longer than
+    # the maximum" warning is about that counting, not about what gets embedded.
+    hf_logging.set_verbosity_error()
 
     return HuggingFaceEmbedding(
         model_name=str(embedder_path()),

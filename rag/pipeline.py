@@ -60,6 +60,7 @@ class Answer:
             "invalid_citations": self.invalid_citations,
             "sources": [s.to_dict() for s in self.sources],
             "query": self.query,
+            "draft": self.draft,
             "notes": self.notes,
             "signals": {k: v if v is None else round(v, 4) for k, v in self.signals.items()},
             "timings": {k: round(v, 3) for k, v in self.timings.items()},

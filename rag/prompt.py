@@ -2,7 +2,9 @@
 
 Sources are trimmed to their sentences most related to the question: prompt length is
 the main cost on CPU (prefill), and a few on-topic sentences answer most questions.
-A worked example is what made the small Qwen models cite [n] reliably (shared MODELS.md).
+Worked examples are what made the small Qwen models cite [n] reliably (shared MODELS.md);
+short ones keep answers short (decode is ~4 tok/s), and the second shows that "which
+paper" is answered by naming the paper.
 A worked refusal example was tried and dropped: the 0.5B model then refused nearly every
 question (10 of 12 answerable ones in a sample); refusals are still asked for in words.
 """
@@ -43,8 +45,18 @@ FEW_SHOT: list[dict] = [
     },
     {
         "role": "assistant",
-        "content": "BERT obtains new state-of-the-art results on eleven natural language "
-        "processing tasks [1].",
+        "content": "BERT sets a new state of the art on eleven natural language processing "
+        "tasks [1].",
+    },
+    {
+        "role": "user",
+        "content": f"Sources:\n{_EXAMPLE_SOURCES}\n\n"
+        "Question: Which paper turns an input sequence into a single vector?",
+    },
+    {
+        "role": "assistant",
+        "content": "Sequence to Sequence Learning with Neural Networks maps the input sequence "
+        "to a fixed-size vector with a multilayered LSTM [2].",
     },
 ]
 

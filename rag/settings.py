@@ -64,7 +64,7 @@ class Settings(BaseModel):
         "its relevance is within this of the first's (one clear winner: less to misread).",
     )
     context_sentences: int = Field(
-        default=8, ge=1, description="Question-relevant sentences shown, shared by the sources."
+        default=4, ge=1, description="Question-relevant sentences shown, shared by the sources."
     )
     max_new_tokens: int = Field(default=48, ge=8)
     condense_followups: bool = True
@@ -77,7 +77,7 @@ class Settings(BaseModel):
         default=0.5, description="Share of the answer's key terms that must occur in its sources."
     )
     min_answer_margin: float = Field(
-        default=0.0,
+        default=0.5,
         description="The model's mean log-prob of its answer must beat that of the refusal by "
         "this much, else the assistant abstains (the model's own signal).",
     )

@@ -36,11 +36,16 @@ def strip_citations(text: str) -> str:
     return _CITATION.sub(" ", text)
 
 
+@lru_cache(maxsize=1)
+def _generic_stems() -> frozenset[str]:
+    return frozenset(_stemmer().stemWords(sorted(_GENERIC)))
+
+
 def content_terms(text: str) -> set[str]:
     """Stemmed, lower-cased words that carry meaning (no stop-words, no generic words)."""
     stop = _stopwords()
     words = [w for w in _WORD.findall(text.lower()) if w not in stop and len(w) > 1]
-    return set(_stemmer().stemWords(words))
+    return set(_stemmer().stemWords(words)) - _generic_stems()
 
 
 _NUMBER_WORDS = {

@@ -21,6 +21,20 @@ def test_prefix_cache_gives_the_same_tokens_as_a_full_prefill(assistant: Assista
     assert cached == plain
 
 
+def test_model_rates_its_answer_and_the_refusal(assistant: Assistant) -> None:
+    source = "[1] BERT\nBERT pre-trains deep bidirectional representations from unlabeled text."
+    stats = GenerationStats()
+    text = "".join(
+        assistant.generator.stream(
+            build_messages("What does BERT pre-train?", source), prefix_messages(), 12,
+            stats=stats, alternative="The sources do not say.",
+        )
+    )  # fmt: skip
+    assert text and stats.new_tokens > 0
+    assert stats.answer_logprob is not None and stats.answer_logprob <= 0
+    assert stats.alternative_logprob is not None and stats.alternative_logprob < 0
+
+
 def test_answer_streams_tokens_then_a_checked_answer(assistant: Assistant) -> None:
     events = list(assistant.stream("How many parameters does Megatron-Turing NLG have?"))
     kinds = [e.kind for e in events]

@@ -118,3 +118,14 @@ def test_binary_non_utf8_unknown_and_missing_files(tmp_path: Path) -> None:
         load_file(pdf)
     with pytest.raises(RagError, match="no such file"):
         load_papers([tmp_path / "missing.jsonl"])
+
+
+def test_latex_markup_in_abstracts_is_unwrapped() -> None:
+    papers = parse_text_layout(
+        r"Abstract: We propose LANDeRMT, a \textbf{L}anguage-\textbf{A}ware framework that "
+        r"improves translation by 53.4\% on average; code at \url{https://example.org/x}. "
+        + ABSTRACT_B,
+        "latex.txt",
+    )
+    assert papers[0].text.startswith("We propose LANDeRMT, a Language-Aware framework")
+    assert "53.4%" in papers[0].text and "\\" not in papers[0].text

@@ -1,0 +1,75 @@
+"""Choose the abstention thresholds from recorded answers.
+
+Run the harness once with both thresholds switched off, so every question is answered
+and its signals recorded::
+
+    RAG_MIN_RELEVANCE=0 RAG_MIN_ANSWER_MARGIN=-100 \\
+        python -m eval.harness --out eval/results/calibration.jsonl
+    python -m eval.calibrate_abstention eval/results/calibration.jsonl
+
+Then this replays the decision for a grid of (relevance floor, answer margin) pairs and
+prints, for each: answerable questions still answered, answerable questions answered
+correctly, and unanswerable questions abstained on. Pick the pair that keeps answered
+>= 0.90 and maximises abstention, and set it in rag/settings.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from eval.dataset import DEFAULT_QUESTIONS, load_questions
+from eval.harness import Outcome
+
+FLOORS = [0.0, 0.2, 0.25, 0.3, 0.35, 0.4]
+MARGINS = [-100.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
+
+
+def replay(outcomes: list[Outcome], floor: float, margin: float) -> dict[str, float]:
+    """Metrics if the assistant had used these thresholds."""
+    answered = correct = abstained = n_ans = n_unans = 0
+    for o in outcomes:
+        signals = o.record.get("signals", {})
+        by_floor = signals.get("relevance", 0.0) < floor
+        m = signals.get("answer_margin")
+        by_margin = m is not None and m < margin
+        declined = o.record["abstained"] or by_floor or by_margin
+        if o.question.answerable:
+            n_ans += 1
+            answered += not declined
+            correct += (not declined) and o.correct
+        else:
+            n_unans += 1
+            abstained += declined
+    return {
+        "answered": answered / max(1, n_ans),
+        "correct": correct / max(1, n_ans),
+        "abstained": abstained / max(1, n_unans),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the grid."""
+    from rag.loaders import load_default_corpus
+
+    parser = argparse.ArgumentParser(description="Replay abstention thresholds")
+    parser.add_argument("records", type=Path)
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
+    args = parser.parse_args(argv)
+    questions = {q.id: q for q in load_questions(args.questions, load_default_corpus())}
+    outcomes = []
+    for line in args.records.read_text().splitlines():
+        record = json.loads(line)
+        outcomes.append(Outcome(questions[record["id"]], record))
+    print(f"{'floor':>6} {'margin':>7} {'answered':>9} {'correct':>8} {'abstained':>10}")
+    for floor in FLOORS:
+        for margin in MARGINS:
+            r = replay(outcomes, floor, margin)
+            print(f"{floor:6.2f} {margin:7.2f} {r['answered']:9.3f} {r['correct']:8.3f} "
+                  f"{r['abstained']:10.3f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
