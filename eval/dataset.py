@@ -7,12 +7,12 @@ so people can write questions by hand without looking up ids.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.documents import Paper, normalise_text
 from rag.errors import RagError
+from rag.loaders import iter_jsonl, read_text
 
 DEFAULT_QUESTIONS = Path(__file__).parent / "questions.jsonl"
 
@@ -50,13 +50,7 @@ def resolve_gold(ref: str, papers: list[Paper]) -> str:
 def load_questions(path: Path, papers: list[Paper]) -> list[EvalQuestion]:
     """Read and resolve a question file."""
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RagError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
+    for number, raw in iter_jsonl(read_text(path), str(path)):
         questions.append(
             EvalQuestion(
                 id=str(raw.get("id", number)),

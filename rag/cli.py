@@ -58,16 +58,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def _read_batch(path: Path) -> list[dict]:
     """Parse a questions file fully before any model is loaded."""
-    from rag.loaders import read_text
+    from rag.loaders import iter_jsonl, read_text
 
     items = []
-    for number, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RagError(f"{path}:{number}: malformed JSON ({exc.msg})") from None
+    for number, item in iter_jsonl(read_text(path), str(path)):
         if not isinstance(item, dict) or not isinstance(item.get("question"), str):
             raise RagError(f'{path}:{number}: expected {{"question": "...", "history": [...]}}')
         history = item.get("history", [])

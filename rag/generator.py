@@ -53,17 +53,9 @@ class Generator:
         self._prefix_cache = None
         self._lock = threading.Lock()  # one generation at a time per model instance
 
-    def _encode(self, messages: list[dict]) -> list[int]:
+    def _chat_ids(self, messages: list[dict], add_generation_prompt: bool) -> list[int]:
         ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=True
-        )
-        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-            ids = ids["input_ids"]
-        return list(ids)
-
-    def _prefix_ids(self, prefix_messages: list[dict]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(
-            prefix_messages, add_generation_prompt=False, tokenize=True
+            messages, add_generation_prompt=add_generation_prompt, tokenize=True
         )
         if isinstance(ids, dict) or hasattr(ids, "input_ids"):
             ids = ids["input_ids"]
@@ -88,7 +80,7 @@ class Generator:
     def warm_up(self, prefix_messages: list[dict]) -> None:
         """Compute the fixed prefix's KV cache now rather than on the first question."""
         with self._lock:
-            self._cached_prefix(self._prefix_ids(prefix_messages))
+            self._cached_prefix(self._chat_ids(prefix_messages, add_generation_prompt=False))
 
     def stream(
         self,
@@ -109,11 +101,11 @@ class Generator:
         from transformers import TextIteratorStreamer
 
         stats = stats or GenerationStats()
-        ids = self._encode(messages)
+        ids = self._chat_ids(messages, add_generation_prompt=True)
         stats.prompt_tokens = len(ids)
         kwargs: dict = {}
         if prefix_messages:
-            prefix = self._prefix_ids(prefix_messages)
+            prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
             # Only reuse the cache when the template really renders the prefix identically.
             if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
                 kwargs["past_key_values"] = self._cached_prefix(prefix)

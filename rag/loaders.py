@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from rag.documents import Paper, deduplicate, make_paper
 from rag.errors import RagError
@@ -99,18 +100,23 @@ def _pick(record: dict, keys: Iterable[str]) -> str | None:
     return None
 
 
-def parse_jsonl(text: str, source: str) -> list[Paper]:
-    """One JSON object per line with an ``abstract``/``text`` field and an optional ``title``."""
-    papers: list[Paper] = []
+def iter_jsonl(text: str, source: str) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line; a bad line is a one-line error."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield number, json.loads(line)
         except json.JSONDecodeError as exc:
             raise RagError(
                 f"{source}:{number}: malformed JSON ({exc.msg}); fix or remove that line"
             ) from None
+
+
+def parse_jsonl(text: str, source: str) -> list[Paper]:
+    """One JSON object per line with an ``abstract``/``text`` field and an optional ``title``."""
+    papers: list[Paper] = []
+    for number, record in iter_jsonl(text, source):
         if not isinstance(record, dict):
             raise RagError(
                 f'{source}:{number}: expected a JSON object like {{"title", "abstract"}}'
