@@ -17,6 +17,7 @@ from rag.documents import Paper
 
 # Keys stored with each chunk; only the title is embedded / shown to the splitter.
 STORED_ONLY_KEYS = [
+    "chunking",
     "doc_id",
     "content_hash",
     "sources",
@@ -65,14 +66,20 @@ def paper_to_document(paper: Paper) -> Document:
     )
 
 
-def chunk_papers(papers: list[Paper], splitter: SentenceSplitter) -> list[BaseNode]:
-    """Split papers into nodes; each node knows its index and its paper's chunk count."""
+def chunking_key(chunk_size: int, chunk_overlap: int) -> str:
+    """Names the chunk settings a paper was split with (stored, compared on re-ingest)."""
+    return f"{chunk_size}/{chunk_overlap}"
+
+
+def chunk_papers(papers: list[Paper], splitter: SentenceSplitter, chunking: str) -> list[BaseNode]:
+    """Split papers into nodes; each node knows its index, its paper's chunk count, its settings."""
     nodes: list[BaseNode] = []
     for paper in papers:
         pieces = splitter.get_nodes_from_documents([paper_to_document(paper)])
         for index, node in enumerate(pieces):
             node.metadata["chunk"] = index
             node.metadata["n_chunks"] = len(pieces)
+            node.metadata["chunking"] = chunking
             node.excluded_embed_metadata_keys = list(STORED_ONLY_KEYS)
             node.excluded_llm_metadata_keys = list(STORED_ONLY_KEYS)
         nodes.extend(pieces)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.chunking import chunk_papers, make_splitter
+from rag.chunking import chunk_papers, chunking_key, make_splitter
 from rag.documents import Paper
 from rag.embedding import embedder_tokenizer, load_embedder
-from rag.keyword import build_keyword_index, invalidate_keyword_index
+from rag.keyword import MANIFEST, build_keyword_index, invalidate_keyword_index
 from rag.settings import Settings
 from rag.store import PaperStore, StoredPaper
 
@@ -62,9 +62,16 @@ def _merge_with_stored(paper: Paper, stored: StoredPaper | None, files: set[str]
 
 
 def plan_ingest(
-    papers: list[Paper], stored: dict[str, StoredPaper], files: set[str], prune: bool
+    papers: list[Paper],
+    stored: dict[str, StoredPaper],
+    files: set[str],
+    prune: bool,
+    chunking: str = "",
 ) -> tuple[list[Paper], list[Paper], int, list[str]]:
-    """Decide (to_add, to_update, unchanged_count, doc_ids_to_remove)."""
+    """Decide (to_add, to_update, unchanged_count, doc_ids_to_remove).
+
+    ``chunking`` names the chunk settings: papers chunked otherwise are redone.
+    """
     to_add: list[Paper] = []
     to_update: list[Paper] = []
     unchanged = 0
@@ -76,6 +83,7 @@ def plan_ingest(
             to_add.append(merged)
         elif (
             old.complete
+            and old.chunking == chunking
             and old.content_hash == merged.content_hash
             and sorted(old.sources) == sorted(merged.sources)
         ):
@@ -108,13 +116,16 @@ def ingest_papers(
     store = PaperStore.open(settings, create=True)
     stored = store.stored_papers()
     file_keys = {str(Path(f).resolve()) for f in (files or [])}
-    to_add, to_update, unchanged, to_remove = plan_ingest(papers, stored, file_keys, prune)
+    chunking = chunking_key(settings.chunk_size, settings.chunk_overlap)
+    to_add, to_update, unchanged, to_remove = plan_ingest(
+        papers, stored, file_keys, prune, chunking
+    )
 
     report = IngestReport(
         added=len(to_add), updated=len(to_update), unchanged=unchanged, removed=len(to_remove)
     )
     work = to_update + to_add
-    if work or to_remove or not (settings.keyword_dir / "rag_manifest.json").exists():
+    if work or to_remove or not (settings.keyword_dir / MANIFEST).exists():
         invalidate_keyword_index(settings.keyword_dir)
         if work:
             _write_papers(work, stored, store, settings, progress)
@@ -143,7 +154,9 @@ def _write_papers(
     bar = tqdm(total=len(papers), unit="paper", desc="Embedding", disable=not progress)
     for start in range(0, len(papers), BATCH_PAPERS):
         batch = papers[start : start + BATCH_PAPERS]
-        nodes = chunk_papers(batch, splitter)
+        nodes = chunk_papers(
+            batch, splitter, chunking_key(settings.chunk_size, settings.chunk_overlap)
+        )
         texts = [node.get_content(metadata_mode="embed") for node in nodes]
         for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
             node.embedding = vector

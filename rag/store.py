@@ -29,6 +29,7 @@ class StoredPaper:
     abstract: str
     title_is_derived: bool
     n_chunks: int
+    chunking: str = ""
     chunk_ids: list[str] = field(default_factory=list)
 
     @property
@@ -149,6 +150,7 @@ class PaperStore:
                     abstract=meta["abstract"],
                     title_is_derived=bool(meta.get("title_is_derived", False)),
                     n_chunks=int(meta["n_chunks"]),
+                    chunking=str(meta.get("chunking", "")),
                 )
             paper.chunk_ids.append(chunk_id)
         return papers

@@ -107,3 +107,14 @@ def test_bad_file_fails_before_touching_the_index(tmp_path: Path) -> None:
 def test_search_on_missing_index_says_to_ingest(tmp_path: Path) -> None:
     with pytest.raises(RagError, match="run `rag ingest` first"):
         PaperStore.open(make_settings(tmp_path / "nothing-here"))
+
+
+def test_new_chunk_settings_rechunk_every_paper(tmp_path: Path) -> None:
+    source = _write(tmp_path / "mine.jsonl", PAPERS)
+    _ingest(make_settings(tmp_path / "index"), source)
+    finer = make_settings(tmp_path / "index", chunk_size=24, chunk_overlap=4)
+    report = _ingest(finer, source)
+    assert (report.updated, report.unchanged) == (4, 0)
+    stored = _stored(finer)
+    assert all(p.chunking == "24/4" and p.n_chunks > 1 and p.complete for p in stored.values())
+    assert PaperStore.open(finer).count() == sum(p.n_chunks for p in stored.values())
