@@ -16,7 +16,6 @@ correctly, and unanswerable questions abstained on. Pick the pair that keeps ans
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from eval.dataset import DEFAULT_QUESTIONS, load_questions
@@ -51,17 +50,17 @@ def replay(outcomes: list[Outcome], floor: float, margin: float) -> dict[str, fl
 
 def main(argv: list[str] | None = None) -> int:
     """Print the grid."""
-    from rag.loaders import load_default_corpus
+    from rag.loaders import iter_jsonl, load_default_corpus, read_text
 
     parser = argparse.ArgumentParser(description="Replay abstention thresholds")
     parser.add_argument("records", type=Path)
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
     args = parser.parse_args(argv)
     questions = {q.id: q for q in load_questions(args.questions, load_default_corpus())}
-    outcomes = []
-    for line in args.records.read_text().splitlines():
-        record = json.loads(line)
-        outcomes.append(Outcome(questions[record["id"]], record))
+    outcomes = [
+        Outcome(questions[record["id"]], record)
+        for _, record in iter_jsonl(read_text(args.records), str(args.records))
+    ]
     print(f"{'floor':>6} {'margin':>7} {'answered':>9} {'correct':>8} {'abstained':>10}")
     for floor in FLOORS:
         for margin in MARGINS:

@@ -66,11 +66,6 @@ def paper_to_document(paper: Paper) -> Document:
     )
 
 
-def chunking_key(chunk_size: int, chunk_overlap: int) -> str:
-    """Names the chunk settings a paper was split with (stored, compared on re-ingest)."""
-    return f"{chunk_size}/{chunk_overlap}"
-
-
 def chunk_papers(papers: list[Paper], splitter: SentenceSplitter, chunking: str) -> list[BaseNode]:
     """Split papers into nodes; each node knows its index, its paper's chunk count, its settings."""
     nodes: list[BaseNode] = []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.chunking import chunk_papers, chunking_key, make_splitter
+from rag.chunking import chunk_papers, make_splitter
 from rag.documents import Paper
 from rag.embedding import embedder_tokenizer, load_embedder
 from rag.keyword import MANIFEST, build_keyword_index, invalidate_keyword_index
@@ -116,9 +116,8 @@ def ingest_papers(
     store = PaperStore.open(settings, create=True)
     stored = store.stored_papers()
     file_keys = {str(Path(f).resolve()) for f in (files or [])}
-    chunking = chunking_key(settings.chunk_size, settings.chunk_overlap)
     to_add, to_update, unchanged, to_remove = plan_ingest(
-        papers, stored, file_keys, prune, chunking
+        papers, stored, file_keys, prune, settings.chunking_key
     )
 
     report = IngestReport(
@@ -154,9 +153,7 @@ def _write_papers(
     bar = tqdm(total=len(papers), unit="paper", desc="Embedding", disable=not progress)
     for start in range(0, len(papers), BATCH_PAPERS):
         batch = papers[start : start + BATCH_PAPERS]
-        nodes = chunk_papers(
-            batch, splitter, chunking_key(settings.chunk_size, settings.chunk_overlap)
-        )
+        nodes = chunk_papers(batch, splitter, settings.chunking_key)
         texts = [node.get_content(metadata_mode="embed") for node in nodes]
         for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
             node.embedding = vector

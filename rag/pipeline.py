@@ -145,7 +145,7 @@ class Assistant:
             yield Event("done", answer=answer)
             return
 
-        context = self._context_sources(query, sources)
+        context = self._context_sources(query, sources, answer.signals["relevance"])
         note = followup_note(question, history) if self.settings.condense_followups else ""
         messages = build_messages(question, self._sources_block(query, context), note)
         pieces: list[str] = []
@@ -168,14 +168,16 @@ class Assistant:
         answer.timings["total_s"] = time.perf_counter() - start
         yield Event("done", answer=answer)
 
-    def _context_sources(self, query: str, sources: list[Source]) -> list[Source]:
+    def _context_sources(
+        self, query: str, sources: list[Source], top_relevance: float
+    ) -> list[Source]:
         """The top sources the model reads: the first, and others nearly as relevant.
 
         A small model misreads a clear winner's answer out of a runner-up, and each extra
         source costs prefill time; questions about several papers keep several.
         """
         top = sources[: self.settings.context_sources]
-        floor = relevance(query, top[0]) - self.settings.context_margin
+        floor = top_relevance - self.settings.context_margin
         return [top[0]] + [s for s in top[1:] if relevance(query, s) >= floor]
 
     def _sources_block(self, query: str, context: list[Source]) -> str:

@@ -114,6 +114,11 @@ class Settings(BaseModel):
             ) from None
 
     @property
+    def chunking_key(self) -> str:
+        """Names the chunk settings a paper was split with (stored, compared on re-ingest)."""
+        return f"{self.chunk_size}/{self.chunk_overlap}"
+
+    @property
     def chroma_dir(self) -> Path:
         """Embedded Chroma folder."""
         return self.data_dir / "chroma"
