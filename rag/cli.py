@@ -127,14 +127,19 @@ def _print_streamed(assistant, question: str, history: list[dict]) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    """Join, verify and dequantize the generator weights once (set-up runs this)."""
+    """Join, verify, dequantize (and on CPU quantize to int8) the generator weights once."""
+    from rag.embedding import pick_device
+    from rag.quantize import load_int8
     from rag.weights import prepare_generator
 
     settings = _settings(args)
     keys = args.generators or [settings.generator]
+    int8 = pick_device(settings.device) == "cpu" and settings.cpu_weights == "int8"
     for key in keys:
         path = prepare_generator(key, settings.model_cache_dir)
-        print(f"{key}: ready at {path}")
+        if int8:
+            load_int8(path)
+        print(f"{key}: ready at {path}" + (" (+ int8 copy for CPU)" if int8 else ""))
     return 0
 
 

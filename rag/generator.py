@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rag.embedding import pick_device
+from rag.quantize import load_int8
 from rag.settings import Settings
 from rag.weights import prepare_generator
 
@@ -45,10 +46,13 @@ class Generator:
             torch.set_num_threads(os.cpu_count() or 1)
         path = prepare_generator(settings.generator, settings.model_cache_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        # fp32 on CPU: this class of CPU has no fast bf16; fp16 on CUDA halves memory.
-        dtype = torch.float16 if self.device == "cuda" else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype).to(self.device)
-        self.model.eval()
+        if self.device == "cpu" and settings.cpu_weights == "int8":
+            self.model = load_int8(path)
+        else:
+            # fp32 on CPU: this class of CPU has no fast bf16; fp16 on CUDA halves memory.
+            dtype = torch.float16 if self.device == "cuda" else torch.float32
+            self.model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+            self.model = self.model.to(self.device).eval()
         self._prefix_key: tuple[int, ...] | None = None
         self._prefix_cache = None
         self._lock = threading.Lock()  # one generation at a time per model instance
