@@ -142,3 +142,29 @@ def reattribute(answer: str, sources: list[Source]) -> Reattribution:
             body = stripped[:-1] if end else stripped
             out.append(f"{body} {label}{end}{tail}")
     return Reattribution(text="".join(out).strip(), changes=changes)
+
+
+def supporting_passages(answer: str, source: Source) -> list[str]:
+    """The sentences of ``source``'s abstract that back the claims citing it in ``answer``.
+
+    For each claim marked [source.rank], the abstract sentence sharing most of the claim's
+    words (and numbers): what a reader should check. Front ends highlight these.
+    """
+    from rag.prompt import split_sentences
+    from rag.terms import content_terms, numbers_in
+
+    sentences = split_sentences(source.text)
+    sentence_terms = [content_terms(s) | numbers_in(s) for s in sentences]
+    found: list[str] = []
+    for match in _SEGMENT.finditer(answer):
+        claim, tail = match.group(1), match.group(2)
+        if source.rank not in cited_numbers(tail):
+            continue
+        terms = content_terms(claim) | numbers_in(claim)
+        scores = [_support(terms, st) for st in sentence_terms]
+        if not scores or max(scores) == 0:
+            continue
+        best = sentences[scores.index(max(scores))]
+        if best not in found:
+            found.append(best)
+    return found

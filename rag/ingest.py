@@ -139,6 +139,16 @@ def ingest_papers(
     return report
 
 
+def ensure_index(settings: Settings, progress: bool = True) -> IngestReport | None:
+    """Index the shipped corpus when the index is missing or empty (an app's first start)."""
+    from rag.loaders import DEFAULT_CORPUS, expand_paths, load_papers
+
+    if PaperStore.open(settings, create=True).count():
+        return None
+    files = expand_paths([DEFAULT_CORPUS])
+    return ingest_papers(load_papers(files), settings, files=files, progress=progress)
+
+
 def _write_papers(
     papers: list[Paper],
     stored: dict[str, StoredPaper],

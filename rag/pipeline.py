@@ -6,6 +6,7 @@ they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -94,43 +95,51 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever or HybridRetriever(settings)
         self._generator = None
+        self._generator_lock = threading.Lock()  # UI threads must not load it twice
 
     @property
     def generator(self):
         """The language model, loaded on first use (search-only use never pays for it)."""
-        if self._generator is None:
-            from rag.generator import Generator
+        with self._generator_lock:
+            if self._generator is None:
+                from rag.generator import Generator
 
-            self._generator = Generator(self.settings)
+                self._generator = Generator(self.settings)
         return self._generator
 
     def warm_up(self) -> None:
         """Load the generator and pre-compute the fixed prompt's KV cache before users ask."""
         self.generator.warm_up(prefix_messages())
 
-    def search(self, question: str, history: list[dict] | None = None) -> list[Source]:
-        """Sources only, no generation."""
+    def search(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None
+    ) -> list[Source]:
+        """Sources only, no generation (``top_k`` overrides the setting for this call)."""
         question, _ = clean_question(question, self.settings.max_question_chars)
-        return self.retriever.search(self._query(question, history))
+        return self.retriever.search(self._query(question, history), top_k)
 
     def _query(self, question: str, history: list[dict] | None) -> str:
         if self.settings.condense_followups:
             return condense_question(question, history)
         return question
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+    def ask(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None
+    ) -> Answer:
         """Answer and wait for the whole of it."""
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, top_k):
             if event.kind == "done":
                 return event.answer
         raise RuntimeError("stream ended without an answer")
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Event]:
-        """Answer step by step (see :class:`Event`)."""
+    def stream(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None
+    ) -> Iterator[Event]:
+        """Answer step by step (see :class:`Event`); ``top_k`` overrides the setting."""
         start = time.perf_counter()
         question, notes = clean_question(question, self.settings.max_question_chars)
         query = self._query(question, history)
-        sources = self.retriever.search(query)
+        sources = self.retriever.search(query, top_k)
         retrieved = time.perf_counter()
         answer = Answer(question=question, query=query, answer="", abstained=False,
                         sources=sources, notes=notes)  # fmt: skip

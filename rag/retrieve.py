@@ -59,11 +59,16 @@ class HybridRetriever:
         self.settings = settings
         self.store = store or PaperStore.open(settings)
         self.embedder = load_embedder(settings.device, settings.embed_batch_size)
-        self.keyword = (
-            load_keyword_index(self.store, settings.keyword_dir, settings.candidate_k)
-            if settings.hybrid
-            else None
-        )
+        self.keyword = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the keyword index after an ingest (Chroma sees new rows by itself)."""
+        if self.settings.hybrid:
+            # One assignment: a search running meanwhile keeps the index it started with.
+            self.keyword = load_keyword_index(
+                self.store, self.settings.keyword_dir, self.settings.candidate_k
+            )
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed passages with the same model the index uses."""
@@ -83,8 +88,9 @@ class HybridRetriever:
             cand.meta, cand.text, cand.dense = meta, text, cosine
             cand.fused += 1.0 / (rrf_k + rank + 1)
 
-        if self.keyword is not None:
-            for rank, hit in enumerate(self._keyword_hits(question)):
+        keyword = self.keyword
+        if keyword is not None:
+            for rank, hit in enumerate(self._keyword_hits(keyword, question)):
                 cand = candidates.setdefault(hit.node.node_id, _Candidate())
                 cand.keyword = float(hit.score)
                 cand.fused += 1.0 / (rrf_k + rank + 1)
@@ -94,9 +100,10 @@ class HybridRetriever:
 
         return self._group_by_paper(candidates, top_k)
 
-    def _keyword_hits(self, question: str) -> list:
+    @staticmethod
+    def _keyword_hits(keyword, question: str) -> list:
         try:
-            hits = self.keyword.retrieve(question)
+            hits = keyword.retrieve(question)
         except (ValueError, IndexError):  # a question of only stop-words has no BM25 terms
             return []
         return [hit for hit in hits if hit.score and hit.score > 0]

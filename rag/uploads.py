@@ -1,0 +1,66 @@
+"""Add a user's file of abstracts to the index (the UI's upload), safely.
+
+The file is parsed where it was uploaded before anything is copied or indexed, so a bad
+file changes nothing. A good one is kept under ``data_dir/uploads`` (ingest records the
+file each paper came from, and a later re-ingest of that file must still find it) under a
+sanitised name, so a hostile name cannot write outside that folder.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from rag.documents import deduplicate
+from rag.errors import RagError
+from rag.ingest import IngestReport, ingest_papers
+from rag.loaders import SUPPORTED_SUFFIXES, load_file
+from rag.settings import Settings
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A plain file name from whatever the browser sent: no folders, no dot-files."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = _UNSAFE.sub("_", stem).strip("._-")[:80] or "upload"
+    return stem + suffix
+
+
+def add_file(path: Path, original_name: str, settings: Settings,
+             progress: bool = False) -> IngestReport:  # fmt: skip
+    """Check, keep and incrementally index one uploaded file of abstracts."""
+    name = safe_name(original_name)
+    suffix = Path(name).suffix
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise RagError(
+            f"{original_name}: unsupported file type '{suffix or '(none)'}'; "
+            f"upload one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > settings.max_upload_mb:
+        raise RagError(
+            f"{original_name} is {size_mb:.0f} MB, over the {settings.max_upload_mb} MB upload "
+            "limit; split it, or index it with `rag ingest FILE`"
+        )
+    folder = settings.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    tmp = folder / f".partial-{name}"  # keeps the suffix: it picks the parser
+    shutil.copyfile(path, tmp)
+    try:
+        papers = deduplicate(load_file(tmp))
+    except RagError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RagError(str(exc).replace(str(tmp.resolve()), original_name)) from None
+    if not papers:
+        tmp.unlink(missing_ok=True)
+        raise RagError(f"{original_name}: no abstracts found in it")
+    tmp.replace(target)
+    # The papers were parsed from the temporary name; record the kept file instead.
+    kept = str(target.resolve())
+    for paper in papers:
+        paper.sources = [kept if s == str(tmp.resolve()) else s for s in paper.sources]
+    return ingest_papers(papers, settings, files=[target], progress=progress)

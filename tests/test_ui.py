@@ -1,0 +1,258 @@
+"""The chat UI, for real: the app runs as its own process (first start builds the index),
+Debian's headless Chromium drives the page through Playwright, and gradio_client calls
+its API. The generator is the small real model, so answers are fast, not good.
+
+Screenshots go to ``artifacts/`` (kept by CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import SMALL_GENERATOR
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking switches Chromium calls out to Google at start.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+QUESTION = "How many parameters does Megatron-Turing NLG have?"
+UPLOADED = {
+    "title": "Zorblax: Counting Croissants with a Seven-Layer Frobnicator",
+    "abstract": (
+        "We introduce Zorblax, a seven-layer frobnicator network for counting croissants in "
+        "bakery photographs. Zorblax is trained on 12,345 labelled croissant images. "
+        "It counts croissants with 97% accuracy, beating manual counting by pastry chefs."
+    ),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the UI exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    pytest.fail(f"the UI did not come up in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app started the README's way, on an empty data folder, on 127.0.0.1."""
+    data_dir = tmp_path_factory.mktemp("ui-data")
+    log = data_dir.parent / "ui.log"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    if "RAG_MODEL_CACHE_DIR" in os.environ:
+        env["RAG_MODEL_CACHE_DIR"] = os.environ["RAG_MODEL_CACHE_DIR"]
+    env.update(RAG_DATA_DIR=str(data_dir), RAG_GENERATOR=SMALL_GENERATOR)
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ui", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, proc, log, timeout=600)
+        assert "first start: indexed the shipped corpus" in log.read_text()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium (never a downloaded browser: no network for that)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("RAG_REQUIRE_BROWSER"):
+            pytest.fail("chromium is missing; bash setup.sh installs it (apt-get)")
+        pytest.skip("Debian's chromium is not installed (bash setup.sh installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _last_bot_text(page) -> str:
+    bots = page.locator("#chat .bot")
+    return bots.last.inner_text() if bots.count() else ""
+
+
+RECORD_BOT_TEXTS = """() => {
+  window.botTexts = [];
+  const chat = document.querySelector('#chat');
+  new MutationObserver(() => {
+    const bots = chat.querySelectorAll('.bot');
+    if (!bots.length) return;
+    const text = bots[bots.length - 1].innerText.trim();
+    if (text && window.botTexts[window.botTexts.length - 1] !== text) window.botTexts.push(text);
+  }).observe(chat, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _ask(page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+
+
+def _wait_for_answer(page, answers_before: int, timeout_ms: float = 180_000) -> None:
+    """Until the panel holds the finished block of one more answer."""
+    page.wait_for_function(
+        f"document.querySelectorAll('#sources .turn[data-state=final]').length > {answers_before}",
+        timeout=timeout_ms,
+    )
+
+
+def test_chat_streams_a_cited_answer_and_opens_the_cited_source(ui_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url)
+        if urlparse(r.url).hostname not in {"127.0.0.1", "localhost"}
+        and not r.url.startswith(("data:", "blob:"))
+        else None,
+    )
+    page.goto(ui_url, wait_until="load")
+    page.locator("#status").get_by_text("79 papers indexed").wait_for(timeout=60_000)
+
+    page.evaluate(RECORD_BOT_TEXTS)
+    _ask(page, QUESTION)
+    _wait_for_answer(page, answers_before=0)
+    seen = page.evaluate("window.botTexts")
+    partial = [t for t in seen[:-1] if t != "…"]
+    assert partial, f"the answer did not arrive in pieces: {seen}"
+    panel = page.locator("#sources .turn").last
+    assert "Megatron" in panel.inner_text()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    citations = page.locator("#chat a.cite")
+    if citations.count() == 0:  # the small model abstained: the UI must say so and show finds
+        assert "do not answer" in _last_bot_text(page)
+        assert "closest papers" in panel.inner_text()
+        page.screenshot(path=str(ARTIFACTS / "ui-answer.png"), full_page=True)
+        pytest.fail(f"no citation to open; the answer was: {_last_bot_text(page)}")
+    citations.first.click()
+    active = page.locator("#sources details.source.active")
+    active.wait_for(timeout=10_000)
+    assert active.get_attribute("open") is not None
+    assert "Megatron" in active.locator("summary").inner_text()
+    assert active.locator("mark").count() >= 1, "the cited passage is not highlighted"
+    page.screenshot(path=str(ARTIFACTS / "ui-answer.png"), full_page=True)
+    assert not outside, f"the page called outside hosts: {outside[:5]}"
+    page.close()
+
+
+def test_upload_a_file_then_ask_about_it(ui_url: str, browser, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(ui_url, wait_until="load")
+    page.locator("#status").get_by_text("papers indexed").wait_for(timeout=60_000)
+    page.locator("#add-abstracts").get_by_text("Add abstracts").click()
+
+    bad = tmp_path / "broken.jsonl"
+    bad.write_text('{"title": "ok", "abstract": "fine"}\n{not json\n')
+    page.locator("#upload input[type=file]").set_input_files(str(bad))
+    page.locator("#upload-status").get_by_text("Not added").wait_for(timeout=60_000)
+    assert "broken.jsonl:2" in page.locator("#upload-status").inner_text()
+    assert "79 papers indexed" in page.locator("#status").inner_text()
+
+    page.locator("#upload").get_by_label("Clear").click()
+    good = tmp_path / "my papers.jsonl"
+    good.write_text(json.dumps(UPLOADED) + "\n")
+    page.locator("#upload input[type=file]").set_input_files(str(good))
+    page.locator("#upload-status").get_by_text(re.compile("^Added")).wait_for(timeout=120_000)
+    assert "1 new" in page.locator("#upload-status").inner_text()
+    page.locator("#status").get_by_text("80 papers indexed").wait_for(timeout=10_000)
+
+    _ask(page, "How many croissant images was Zorblax trained on?")
+    _wait_for_answer(page, answers_before=0)
+    first_source = page.locator("#sources .turn").last.locator("details.source").first
+    assert "Zorblax" in first_source.locator("summary").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "ui-upload.png"), full_page=True)
+
+    page.locator("#clear").click()
+    page.wait_for_function("document.querySelectorAll('#chat .bot').length === 0")
+    page.close()
+
+
+def test_sources_only_mode_and_number_of_sources(ui_url: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(ui_url, wait_until="load")
+    page.locator("#status").get_by_text("papers indexed").wait_for(timeout=60_000)
+    page.locator("#settings").get_by_text("Settings").click()
+    page.locator("#sources-only input[type=checkbox]").check()
+    page.locator("#top-k input[type=number]").fill("3")
+    page.locator("#top-k input[type=number]").press("Enter")
+    _ask(page, "What does ELECTRA replace masked language modeling with?")
+    _wait_for_answer(page, answers_before=0)
+    assert "Sources only" in _last_bot_text(page)
+    assert page.locator("#sources .turn").last.locator("details.source").count() == 3
+    page.close()
+
+
+def test_api_answers_as_json_and_queues_parallel_questions(ui_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(ui_url, verbose=False)
+    result = client.predict(QUESTION, None, None, api_name="/answer")
+    assert result["question"] == QUESTION
+    assert "Megatron" in result["sources"][0]["title"]
+    assert set(result["timings"]) >= {"retrieve_s", "generate_s", "first_token_s", "total_s"}
+
+    questions = [
+        "What is the FineMath dataset?",
+        "How fast is GeDi compared with other methods?",
+        "What is WECHSEL used for?",
+    ]
+    with ThreadPoolExecutor(len(questions)) as pool:
+        jobs = [client.submit(q, None, 2, api_name="/answer") for q in questions]
+        results = list(pool.map(lambda job: job.result(timeout=300), jobs))
+    for question, result in zip(questions, results, strict=True):
+        assert result["question"] == question  # nobody got another user's answer
+        assert len(result["sources"]) == 2
+
+    with pytest.raises(Exception, match="empty question"):
+        client.predict("   ", None, None, api_name="/answer")

@@ -1,0 +1,5 @@
+"""``python -m ui`` starts the chat UI."""
+
+from ui.app import main
+
+raise SystemExit(main())

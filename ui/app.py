@@ -1,0 +1,244 @@
+"""The Gradio chat UI: a thin layer over ``rag.pipeline.Assistant`` (no retrieval or prompt
+logic here). Run with ``rag-ui`` (or ``python -m ui``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+import rag  # noqa: F401  (sets the offline environment before gradio is imported)
+from rag.errors import RagError
+from rag.ingest import ensure_index
+from rag.pipeline import Assistant
+from rag.settings import Settings
+from rag.uploads import add_file
+from ui.render import (
+    CITATION_JS,
+    CSS,
+    answer_html,
+    panel_html,
+    sources_only_html,
+    turn_html,
+)
+
+TITLE = "Research-paper assistant"
+
+
+def new_session() -> dict:
+    """Per-browser-tab state: the plain dialogue (for follow-ups) and the panel blocks."""
+    return {"dialog": [], "blocks": []}
+
+
+def status_line(assistant: Assistant) -> str:
+    """Index size and model, shown under the title."""
+    papers = len(assistant.retriever.store.stored_papers())
+    settings = assistant.settings
+    return (
+        f"{papers} papers indexed · generator {settings.generator} · "
+        "answers cite their sources as [n]; click one to see the passage."
+    )
+
+
+def build_app(assistant: Assistant):
+    """The Blocks app (not launched)."""
+    import gradio as gr
+
+    settings = assistant.settings
+
+    def respond(question: str, chat: list, session: dict, top_k: int, sources_only: bool):
+        question = (question or "").strip()
+        if not question:
+            gr.Warning("Type a question about the papers first.")
+            yield gr.skip(), chat, gr.skip(), session
+            return
+        chat = [*chat, {"role": "user", "content": question}]
+        turn = len(session["blocks"])
+        history = list(session["dialog"])
+        try:
+            if sources_only:
+                sources = assistant.search(question, history, top_k=int(top_k))
+                chat.append({"role": "assistant", "content": sources_only_html(sources)})
+                session["blocks"].append(turn_html(turn, question, sources, None))
+                session["dialog"] += [{"role": "user", "content": question}]
+                yield "", chat, panel_html(session["blocks"]), session
+                return
+            chat.append({"role": "assistant", "content": "…"})
+            yield "", chat, gr.skip(), session
+            draft = ""
+            for event in assistant.stream(question, history, top_k=int(top_k)):
+                if event.kind == "sources":
+                    block = turn_html(turn, question, event.sources or [], None, final=False)
+                    yield "", chat, panel_html([*session["blocks"], block]), session
+                elif event.kind == "token":
+                    draft += event.text
+                    chat[-1] = {"role": "assistant", "content": draft}
+                    yield "", chat, gr.skip(), session
+                elif event.kind == "done" and event.answer is not None:
+                    answer = event.answer
+                    chat[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
+                    session["blocks"].append(turn_html(turn, question, answer.sources, answer))
+                    session["dialog"] += [
+                        {"role": "user", "content": question},
+                        {"role": "assistant", "content": answer.answer},
+                    ]
+                    yield "", chat, panel_html(session["blocks"]), session
+        except RagError as exc:
+            if chat[-1]["role"] == "assistant":
+                chat.pop()
+            chat.append({"role": "assistant", "content": f"⚠️ error: {exc}"})
+            yield "", chat, panel_html(session["blocks"]), session
+
+    def clear():
+        return [], panel_html([]), new_session(), ""
+
+    def upload(path: str | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+        if not path:
+            return gr.skip(), gr.skip()
+        try:
+            progress(0, desc="Reading the file")
+            report = add_file(Path(path), Path(path).name, settings, progress=True)
+            assistant.retriever.refresh()
+        except RagError as exc:
+            gr.Warning(str(exc))
+            return f"⚠️ Not added: {exc}. The index is unchanged.", gr.skip()
+        return (
+            f"Added {Path(path).name}: {report.added} new, {report.updated} updated, "
+            f"{report.unchanged} already indexed. Ask about them now.",
+            status_line(assistant),
+        )
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.Markdown(f"## {TITLE}")
+        status = gr.Markdown(status_line(assistant), elem_id="status")
+        session = gr.State(new_session())
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(
+                    elem_id="chat",
+                    height=520,
+                    label="Chat",
+                    feedback_options=None,
+                    buttons=["copy"],
+                    placeholder="Ask about the indexed paper abstracts.",
+                )
+                with gr.Row():
+                    box = gr.Textbox(
+                        elem_id="question",
+                        placeholder="e.g. How many parameters does Megatron-Turing NLG have?",
+                        show_label=False,
+                        scale=5,
+                        max_lines=4,
+                    )
+                    ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1)
+                clear_button = gr.Button("Clear chat", elem_id="clear", size="sm")
+            with gr.Column(scale=2):
+                panel = gr.HTML(panel_html([]), elem_id="sources", label="Sources")
+        with gr.Accordion("Settings", open=False, elem_id="settings"):
+            top_k = gr.Slider(1, 10, value=settings.top_k, step=1, label="Number of sources",
+                              elem_id="top-k")  # fmt: skip
+            sources_only = gr.Checkbox(label="Sources only (no generated answer)",
+                                       elem_id="sources-only")  # fmt: skip
+        with gr.Accordion("Add abstracts", open=False, elem_id="add-abstracts"):
+            gr.Markdown(
+                f"A JSONL, CSV or .txt file of abstracts, up to {settings.max_upload_mb} MB. "
+                "It is added to the index; what is indexed already stays."
+            )
+            upload_file = gr.File(file_types=[".jsonl", ".csv", ".txt"], type="filepath",
+                                  label="File of abstracts", elem_id="upload")  # fmt: skip
+            upload_status = gr.Markdown(elem_id="upload-status")
+
+        inputs = [box, chat, session, top_k, sources_only]
+        outputs = [box, chat, panel, session]
+        # One answer at a time (one model); others wait in the queue and see their place.
+        for trigger in (box.submit, ask.click):
+            trigger(respond, inputs, outputs, concurrency_limit=1, concurrency_id="answer",
+                    api_visibility="private")  # fmt: skip
+        clear_button.click(clear, None, [chat, panel, session, box], api_visibility="private")
+        # The chat's own bin icon empties the chat only: forget the session with it.
+        chat.clear(lambda: clear()[1:3], None, [panel, session], api_visibility="private")
+        upload_file.upload(upload, upload_file, [upload_status, status], concurrency_limit=1,
+                           concurrency_id="ingest", api_visibility="private")  # fmt: skip
+
+        def answer_api(question: str, history: list[dict] | None = None,
+                       top_k: int | None = None) -> dict:  # fmt: skip
+            """The answer as JSON, the shape of `rag ask --json` (for scripts: gradio_client)."""
+            try:
+                return assistant.ask(question, history or None, top_k=top_k).to_dict()
+            except RagError as exc:
+                raise gr.Error(str(exc)) from None
+
+        gr.api(answer_api, api_name="answer", concurrency_limit=1, concurrency_id="answer")
+    return app
+
+
+def _check_bind(host: str, auth: str | None) -> tuple[str, str] | None:
+    """Loopback needs nothing; any other address needs a username:password."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise RagError("--auth must be USER:PASSWORD")
+        return user, password
+    if not loopback:
+        raise RagError(
+            f"listening on {host} exposes the UI to the network; "
+            "add --auth USER:PASSWORD (or RAG_UI_AUTH) to do so"
+        )
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the index if there is none, load the model, serve the UI on 127.0.0.1."""
+    parser = argparse.ArgumentParser(prog="rag-ui", description=__doc__)
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env RAG_UI_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860; env RAG_UI_PORT)")
+    parser.add_argument("--auth", help="USER:PASSWORD, required off loopback (env RAG_UI_AUTH)")
+    parser.add_argument("--generator", help="generator key (env RAG_GENERATOR)")
+    parser.add_argument("--data-dir", type=Path, help="index folder (env RAG_DATA_DIR)")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load(ui_host=args.host, ui_port=args.port, ui_auth=args.auth,
+                                 generator=args.generator, data_dir=args.data_dir)  # fmt: skip
+        auth = _check_bind(settings.ui_host, settings.ui_auth)
+        report = ensure_index(settings)
+        if report is not None:
+            print("first start: indexed the shipped corpus; " + report.summary(), flush=True)
+        assistant = Assistant(settings)
+        print(f"loading the generator ({settings.generator})…", flush=True)
+        assistant.warm_up()
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = build_app(assistant)
+    app.queue(max_size=64).launch(
+        server_name=settings.ui_host,
+        server_port=settings.ui_port,
+        auth=auth,
+        max_file_size=settings.max_upload_mb * 2**20,
+        ssr_mode=False,
+        share=False,
+        css=CSS,
+        head=CITATION_JS,
+        # System fonts: the default theme would fetch Google Fonts, an outside call.
+        theme=_offline_theme(),
+    )
+    return 0
+
+
+def _offline_theme():
+    import gradio as gr
+
+    return gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "sans-serif"],
+        font_mono=["ui-monospace", "monospace"],
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
