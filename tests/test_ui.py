@@ -220,18 +220,29 @@ def test_upload_a_file_then_ask_about_it(ui_url: str, browser, tmp_path: Path) -
     page.close()
 
 
-def test_sources_only_mode_and_number_of_sources(ui_url: str, browser) -> None:
+def test_sources_only_follow_up_and_abstention(ui_url: str, browser) -> None:
     page = browser.new_page()
     page.goto(ui_url, wait_until="load")
     page.locator("#status").get_by_text("papers indexed").wait_for(timeout=60_000)
+
+    _ask(page, "What is the capital of Australia?")  # off-topic: abstains, shows its finds
+    _wait_for_answer(page, answers_before=0)
+    assert "do not answer" in _last_bot_text(page)
+    assert "closest papers" in page.locator("#sources .turn").last.inner_text()
+
     page.locator("#settings").get_by_text("Settings").click()
     page.locator("#sources-only input[type=checkbox]").check()
     page.locator("#top-k input[type=number]").fill("3")
     page.locator("#top-k input[type=number]").press("Enter")
-    _ask(page, "What does ELECTRA replace masked language modeling with?")
-    _wait_for_answer(page, answers_before=0)
+    _ask(page, "What is FuxiTranyu?")
+    _wait_for_answer(page, answers_before=1)
     assert "Sources only" in _last_bot_text(page)
     assert page.locator("#sources .turn").last.locator("details.source").count() == 3
+
+    _ask(page, "How many parameters does its base model have?")  # "its": from the history
+    _wait_for_answer(page, answers_before=2)
+    first = page.locator("#sources .turn").last.locator("details.source").first
+    assert "FuxiTranyu" in first.text_content()  # its abstract (closed, so not inner_text)
     page.close()
 
 
