@@ -4,8 +4,8 @@ Run the harness once with both thresholds switched off, so every question is ans
 and its signals recorded::
 
     RAG_MIN_RELEVANCE=0 RAG_MIN_ANSWER_MARGIN=-100 \\
-        python -m eval.harness --out eval/results/calibration.jsonl
-    python -m eval.calibrate_abstention eval/results/calibration.jsonl
+        rag eval --out eval/results/calibration.json
+    python -m eval.calibrate_abstention eval/results/calibration.json
 
 Then this replays the decision for a grid of (relevance floor, answer margin) pairs and
 prints, for each: answerable questions still answered, answerable questions answered
@@ -16,6 +16,7 @@ correctly, and unanswerable questions abstained on. Pick the pair that keeps ans
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from eval.dataset import DEFAULT_QUESTIONS, load_questions
@@ -57,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
     args = parser.parse_args(argv)
     questions = {q.id: q for q in load_questions(args.questions, load_default_corpus())}
-    outcomes = [
-        Outcome(questions[record["id"]], record)
-        for _, record in iter_jsonl(read_text(args.records), str(args.records))
-    ]
+    text = read_text(args.records)
+    if text.lstrip().startswith("["):  # `rag eval --out` (a list of runs)
+        records = json.loads(text)[0]["records"]
+    else:  # one record per line (older runs)
+        records = [record for _, record in iter_jsonl(text, str(args.records))]
+    outcomes = [Outcome(questions[record["id"]], record) for record in records]
     print(f"{'floor':>6} {'margin':>7} {'answered':>9} {'correct':>8} {'abstained':>10}")
     for floor in FLOORS:
         for margin in MARGINS:

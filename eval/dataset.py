@@ -47,6 +47,17 @@ def resolve_gold(ref: str, papers: list[Paper]) -> str:
     return matches[0]
 
 
+def corpus_for(settings) -> list[Paper]:
+    """The papers in the index ``settings`` names: gold references resolve against them."""
+    from rag.store import PaperStore
+
+    stored = PaperStore.open(settings).stored_papers()
+    return [
+        Paper(p.abstract, p.title, p.sources, title_is_derived=p.title_is_derived)
+        for p in stored.values()
+    ]
+
+
 def load_questions(path: Path, papers: list[Paper]) -> list[EvalQuestion]:
     """Read and resolve a question file."""
     questions = []

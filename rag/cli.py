@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generator", help="generator key (env RAG_GENERATOR)")
     p.set_defaults(func=cmd_ask)
 
+    # Listed for --help only: main() hands "rag eval ..." to eval/harness.py, which owns
+    # its options (argparse sub-parsers cannot pass unknown --options through).
+    sub.add_parser("eval", help="score the assistant on a question set (rag eval --help)")
+
     p = sub.add_parser("prepare", parents=[common], help="build the generator weights cache")
     p.add_argument("generators", nargs="*", help="generator keys (default: the configured one)")
     p.set_defaults(func=cmd_prepare)
@@ -183,8 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     try:
+        if argv[:1] == ["eval"]:
+            from eval.harness import main as eval_main
+
+            return eval_main(argv[1:])
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)

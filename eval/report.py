@@ -1,0 +1,198 @@
+"""The eval's outputs: a terminal table (with B - A when comparing) and a Markdown + HTML
+report with plots (per-type bars, latency histogram) and every failed question listed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections import defaultdict
+from pathlib import Path
+
+from eval.dataset import EvalQuestion
+from eval.harness import Outcome
+
+# Metrics where lower is better: the difference column says so.
+LOWER_IS_BETTER = ("_s", "memory_mb")
+
+
+def _shown(value: float | int) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _rows(runs: list[dict]) -> list[list[str]]:
+    names = list(dict.fromkeys(k for run in runs for k in run["summary"]))
+    rows = []
+    for name in names:
+        values = [run["summary"].get(name) for run in runs]
+        row = [name, *("-" if v is None else _shown(v) for v in values)]
+        if len(runs) == 2:
+            a, b = values
+            if a is None or b is None or name == "questions":
+                row.append("")
+            else:
+                better = (b < a) if name.endswith(LOWER_IS_BETTER) else (b > a)
+                same = abs(b - a) < 0.0005
+                row.append(f"{b - a:+.3f}" + ("" if same else " better" if better else " worse"))
+        rows.append(row)
+    return rows
+
+
+def _header(runs: list[dict]) -> list[str]:
+    return ["metric", *(run["label"] for run in runs)] + (["B - A"] if len(runs) == 2 else [])
+
+
+def format_table(runs: list[dict]) -> str:
+    """Plain-text table of every metric for each run."""
+    table = [_header(runs), *_rows(runs)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in table
+    )
+
+
+def _markdown_table(runs: list[dict]) -> str:
+    header = _header(runs)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in _rows(runs)]
+    return "\n".join(lines)
+
+
+def outcomes_of(run: dict, questions: dict[str, EvalQuestion]) -> list[Outcome]:
+    """The run's records paired with their questions."""
+    return [Outcome(questions[r["id"]], r) for r in run["records"] if r["id"] in questions]
+
+
+def _plot_per_type(runs: list[dict], questions: dict[str, EvalQuestion], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    # Retrieval-only runs say nothing about unanswerable questions: leave those out.
+    scored = [q for q in questions.values() if q.answerable or not runs[0]["retrieval_only"]]
+    types = list(dict.fromkeys(q.type for q in scored))
+    width = 0.8 / len(runs)
+    for i, run in enumerate(runs):
+        passed: dict[str, list[bool]] = defaultdict(list)
+        for o in outcomes_of(run, questions):
+            if o.question.answerable or not run["retrieval_only"]:
+                passed[o.question.type].append(not o.problems(run["top_k"], run["retrieval_only"]))
+        shares = [sum(passed[t]) / len(passed[t]) if passed[t] else 0 for t in types]
+        ax.bar([x + i * width for x in range(len(types))], shares, width, label=run["label"])
+    ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(types))], types)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("passed")
+    ax.set_title("Questions passed, by type")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_latency(runs: list[dict], questions: dict[str, EvalQuestion], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for run in runs:
+        outcomes = outcomes_of(run, questions)
+        if run["retrieval_only"]:
+            values = [o.record["timings"]["retrieve_s"] * 1000 for o in outcomes]
+            ax.set_xlabel("retrieval, ms")
+        else:
+            values = [o.record["timings"]["total_s"] for o in outcomes if o.generated]
+            firsts = [o.record["timings"]["first_token_s"] for o in outcomes if o.generated]
+            ax.hist(firsts, bins=20, alpha=0.5, label=f"{run['label']}: first token")
+            ax.set_xlabel("seconds")
+        ax.hist(
+            values,
+            bins=20,
+            alpha=0.5,
+            label=f"{run['label']}: whole answer" if not run["retrieval_only"] else run["label"],
+        )
+    ax.set_ylabel("questions")
+    ax.set_title("Latency")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _failures(run: dict, questions: dict[str, EvalQuestion]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for o in outcomes_of(run, questions):
+        problems = o.problems(run["top_k"], run["retrieval_only"])
+        if problems:
+            rows.append((o.question.id, o.question.type, o.question.question, "; ".join(problems)))
+    return rows
+
+
+def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuestion]) -> Path:
+    """Write report.md, report.html and the two plots into ``folder``; return the HTML path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _plot_per_type(runs, questions, folder / "per_type.png")
+    _plot_latency(runs, questions, folder / "latency.png")
+    labels = " vs ".join(run["label"] for run in runs)
+    mode = "retrieval only" if runs[0]["retrieval_only"] else "full answers"
+    md = [
+        f"# Evaluation: {labels} ({mode})",
+        "",
+        _markdown_table(runs),
+        "",
+        "![per type](per_type.png)",
+        "",
+        "![latency](latency.png)",
+        "",
+    ]
+    for run in runs:
+        failed = _failures(run, questions)
+        md += [
+            f"## Failed questions: {run['label']} ({len(failed)})",
+            "",
+            "| id | type | question | what went wrong |",
+            "|---|---|---|---|",
+        ]
+        md += [f"| {i} | {t} | {q} | {w.replace('|', '/')} |" for i, t, q, w in failed]
+        md.append("")
+    (folder / "report.md").write_text("\n".join(md))
+
+    def image(name: str) -> str:
+        data = base64.b64encode((folder / name).read_bytes()).decode()
+        return f"<img alt='{name}' src='data:image/png;base64,{data}'>"
+
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in _rows(runs)
+    )
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _header(runs))
+    parts = [
+        "<!doctype html><meta charset='utf-8'>",
+        f"<title>Evaluation: {html.escape(labels)}</title>",
+        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}"
+        "table{border-collapse:collapse}</style>",
+        f"<h1>Evaluation: {html.escape(labels)} ({mode})</h1>",
+        f"<table><tr>{head}</tr>{rows}</table>",
+        image("per_type.png"),
+        image("latency.png"),
+    ]
+    for run in runs:
+        failed = _failures(run, questions)
+        parts.append(f"<h2>Failed questions: {html.escape(run['label'])} ({len(failed)})</h2>")
+        parts.append(
+            "<table><tr><th>id</th><th>type</th><th>question</th><th>what went wrong</th></tr>"
+        )
+        parts += [
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in failed
+        ]
+        parts.append("</table>")
+    path = folder / "report.html"
+    path.write_text("\n".join(parts))
+    return path

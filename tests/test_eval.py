@@ -1,0 +1,134 @@
+"""The evaluation harness: its metrics on hand-made cases, and `rag eval` run for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eval.metrics import (
+    citation_pairs,
+    facts_present,
+    ndcg_at_k,
+    recall_at_k,
+    reciprocal_rank,
+    token_f1,
+)
+from eval.support import supports
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+MEGATRON = (
+    "Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B",
+    "We present the training of Megatron-Turing NLG 530B (MT-NLG), with 530 billion "
+    "parameters, trained with DeepSpeed and Megatron.",
+)
+
+
+def test_ranking_metrics() -> None:
+    ranked = ["x", "gold", "y", "gold2"]
+    assert recall_at_k(ranked, ["gold"], 1) == 0 and recall_at_k(ranked, ["gold"], 2) == 1
+    assert reciprocal_rank(ranked, ["gold"]) == 0.5
+    assert reciprocal_rank(ranked, ["missing"]) == 0
+    assert ndcg_at_k(["gold", "x"], ["gold"]) == 1.0
+    assert 0 < ndcg_at_k(ranked, ["gold", "gold2"]) < 1
+
+
+def test_answer_metrics() -> None:
+    assert facts_present("It has 530 billion parameters [1].", ["530 billion"])
+    assert facts_present("About 1,000 GPUs", ["1000"])
+    assert not facts_present("It is large.", ["530"])
+    assert token_f1("530 billion parameters [1]", "530 billion parameters") == 1.0
+    assert token_f1("nothing alike", "530 billion parameters") == 0.0
+
+
+def test_support_check_and_citation_scores() -> None:
+    assert supports("MT-NLG has 530 billion parameters [1].", *MEGATRON)
+    assert not supports("MT-NLG has 175 billion parameters.", *MEGATRON)  # wrong number
+    assert not supports("It was trained on croissant photographs by bakers.", *MEGATRON)
+    other = ("A croissant paper", "We count croissants in bakery photographs.")
+    answer = "MT-NLG has 530 billion parameters [1]. It counts croissants [1]."
+    good, total, backed, sentences = citation_pairs(answer, {1: MEGATRON, 2: other})
+    assert (good, total, backed, sentences) == (1, 2, 1, 2)
+
+
+def _run_eval(args: list[str], settings: Settings, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_DATA_DIR=str(settings.data_dir), RAG_GENERATOR=settings.generator)
+    if "RAG_MODEL_CACHE_DIR" in os.environ:
+        env["RAG_MODEL_CACHE_DIR"] = os.environ["RAG_MODEL_CACHE_DIR"]
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", "eval", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
+def test_retrieval_only_compare_writes_table_and_report(
+    corpus_settings: Settings, tmp_path: Path
+) -> None:
+    report = tmp_path / "report"
+    out = tmp_path / "runs.json"
+    result = _run_eval(
+        ["--retrieval-only", "--quiet", "--compare", "hybrid=false", "default",
+         "--report", str(report), "--out", str(out)],
+        corpus_settings, tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "hybrid=false" in result.stdout and "B - A" in result.stdout
+    runs = json.loads(out.read_text())
+    assert [r["label"] for r in runs] == ["hybrid=false", "default"]
+    assert runs[0]["settings"]["hybrid"] is False and runs[1]["settings"]["hybrid"] is True
+    for run in runs:
+        assert run["summary"]["questions"] >= 60
+        assert 0.9 <= run["summary"]["recall@5"] <= 1.0
+    assert {"report.md", "report.html", "per_type.png", "latency.png"} <= {
+        p.name for p in report.iterdir()
+    }
+    assert "Failed questions" in (report / "report.md").read_text()
+
+
+def test_full_eval_on_a_few_questions_lists_what_failed(
+    corpus_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "run.json"
+    result = _run_eval(
+        ["--only", "f01,n01,x08", "--quiet", "--out", str(out), "--report", str(tmp_path)],
+        corpus_settings, tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run,) = json.loads(out.read_text())
+    summary = run["summary"]
+    for metric in (
+        "correct",
+        "token_f1",
+        "citation_precision",
+        "citation_recall",
+        "abstain_precision",
+        "abstain_recall",
+        "first_token_p95_s",
+        "peak_memory_mb",
+    ):
+        assert metric in summary  # fmt: skip
+    assert summary["questions"] == 3
+    assert summary["peak_memory_mb"] > 100
+    by_id = {r["id"]: r for r in run["records"]}
+    assert by_id["n01"]["abstained"]  # off-topic: declined before generating
+
+
+def test_bad_setting_is_one_line_error(corpus_settings: Settings, tmp_path: Path) -> None:
+    result = _run_eval(["--retrieval-only", "--set", "top_k"], corpus_settings, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error:") and "name=value" in result.stderr
+
+
+@pytest.mark.parametrize("setting", ["top_k=0", "nonsense=1"])
+def test_invalid_values_are_one_line_errors(
+    setting: str, corpus_settings: Settings, tmp_path: Path
+) -> None:
+    result = _run_eval(["--retrieval-only", "--set", setting], corpus_settings, tmp_path)
+    assert result.returncode == 2, result.stderr[-500:]
+    assert result.stderr.strip().count("\n") == 0
