@@ -1,0 +1,175 @@
+"""Scale benchmark: ingest and retrieval at 1k / 10k / 100k abstract-like documents.
+
+    .venv/bin/python -m bench.scale --sizes 1000 10000 100000 [--server HOST:PORT]
+
+For each size, in a fresh process and a fresh index (so memory peaks are per size):
+ingest throughput (docs/s) and peak memory, embedder-only throughput on a sample of the
+same chunks (and the ratio: how close ingest gets to the embedder's own speed), index size
+on disk, retrieval latency p50/p95 for dense, BM25 and fused search, and start-up time
+with the built index (opening it and loading BM25 + the embedder; the generator's own load
+is reported by `rag eval` as model_load_s). Prints one table.
+
+Documents are synthetic but abstract-like: sentences of the shipped corpus recombined,
+with made-up method names and numbers, so every document is unique and of realistic length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+QUERIES = 100
+EMBED_SAMPLE = 256  # documents embedded without storing, for the embedder-only rate
+
+
+def make_documents(n: int, seed: int = 0) -> list[dict]:
+    """``n`` unique abstract-like {"title", "abstract"} records."""
+    from rag.loaders import load_default_corpus
+    from rag.prompt import split_sentences
+
+    sentences = [s for p in load_default_corpus() for s in split_sentences(p.text)]
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        name = "".join(rng.choice("BCDFGKLMNPRSTVZ") for _ in range(3)) + f"-{i}"
+        body = " ".join(rng.sample(sentences, rng.randint(5, 9)))
+        score, tasks = f"{rng.randint(10, 99)}.{rng.randint(0, 9)}", rng.randint(2, 60)
+        body += f" {name} reaches {score}% on {tasks} tasks."
+        docs.append({"title": f"{name}: {sentences[i % len(sentences)][:60]}", "abstract": body})
+    return docs
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _latencies(fn, queries: list[str]) -> tuple[float, float]:
+    times = []
+    for q in queries:
+        start = time.perf_counter()
+        fn(q)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[max(0, round(0.95 * len(times)) - 1)]
+
+
+def measure(size: int, server: str | None) -> dict:
+    """Build an index of ``size`` documents and measure it (runs in its own process)."""
+    from rag.chunking import chunk_papers, make_splitter
+    from rag.documents import Paper
+    from rag.embedding import embedder_tokenizer, load_embedder
+    from rag.ingest import ingest_papers
+    from rag.settings import Settings
+
+    docs = make_documents(size)
+    papers = [Paper(d["abstract"], d["title"], ["bench"]) for d in docs]
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides: dict = {"data_dir": Path(tmp), "collection": f"bench{size}"}
+        if server:
+            host, _, port = server.partition(":")
+            overrides.update(chroma_host=host, chroma_port=int(port or 8000))
+        settings = Settings.load(**overrides)
+        embedder = load_embedder(settings.device, settings.embed_batch_size)
+        splitter = make_splitter(
+            settings.chunk_size, settings.chunk_overlap, embedder_tokenizer(embedder)
+        )
+        sample = papers[: min(EMBED_SAMPLE, size)]
+        start = time.perf_counter()
+        nodes = chunk_papers(sample, splitter, settings.chunking_key)
+        embedder.get_text_embedding_batch([n.get_content(metadata_mode="embed") for n in nodes])
+        embed_rate = len(sample) / (time.perf_counter() - start)
+
+        start = time.perf_counter()
+        report = ingest_papers(papers, settings, progress=False)
+        ingest_s = time.perf_counter() - start
+        disk = _du(Path(tmp))
+
+        start_cmd = [sys.executable, "-m", "bench.scale", "--start-probe", json.dumps(
+            {k: str(v) for k, v in overrides.items()})]  # fmt: skip
+        started = time.perf_counter()
+        subprocess.run(start_cmd, check=True)
+        start_s = time.perf_counter() - started
+
+        from rag.retrieve import HybridRetriever
+
+        retriever = HybridRetriever(settings)
+        rng = random.Random(1)
+        queries = [
+            " ".join(rng.sample(d["abstract"].split(), 8)) for d in rng.sample(docs, QUERIES)
+        ]
+        dense = _latencies(
+            lambda q: retriever.store.query(
+                retriever.embedder.get_query_embedding(q), settings.candidate_k
+            ),
+            queries,
+        )
+        keyword = _latencies(lambda q: retriever.keyword.retrieve(q), queries)
+        fused = _latencies(retriever.search, queries)
+    return {
+        "docs": size,
+        "chunks": report.chunks,
+        "ingest_docs_per_s": size / ingest_s,
+        "embed_docs_per_s": embed_rate,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "disk_mb": disk / 2**20,
+        "start_s": start_s,
+        "dense_ms": dense,
+        "bm25_ms": keyword,
+        "fused_ms": fused,
+    }
+
+
+def start_probe(overrides: dict) -> None:
+    """What an app does at start before it can answer: open the index, load BM25 + embedder."""
+    from rag.retrieve import HybridRetriever
+    from rag.settings import Settings
+
+    HybridRetriever(Settings.load(**overrides)).search("warm up")
+
+
+def main() -> int:
+    """Run each size in its own process and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--server", help="HOST:PORT of a Chroma server (default: embedded)")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--start-probe", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.start_probe:
+        start_probe(json.loads(args.start_probe))
+        return 0
+    if args.one:
+        print(json.dumps(measure(args.one, args.server)))
+        return 0
+    rows = []
+    for size in args.sizes:
+        cmd = [sys.executable, "-m", "bench.scale", "--one", str(size)]
+        cmd += ["--server", args.server] if args.server else []
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+        print(f"done {size}", file=sys.stderr, flush=True)
+    header = ("docs", "chunks", "ingest doc/s", "embed doc/s", "ratio", "peak MB", "disk MB",
+              "start s", "dense p50/p95 ms", "BM25 p50/p95 ms", "fused p50/p95 ms")  # fmt: skip
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for r in rows:
+        cells = [
+            r["docs"], r["chunks"], f"{r['ingest_docs_per_s']:.1f}", f"{r['embed_docs_per_s']:.1f}",
+            f"{r['ingest_docs_per_s'] / r['embed_docs_per_s']:.2f}", f"{r['peak_mb']:.0f}",
+            f"{r['disk_mb']:.0f}", f"{r['start_s']:.1f}",
+            *(f"{r[k][0]:.0f} / {r[k][1]:.0f}" for k in ("dense_ms", "bm25_ms", "fused_ms")),
+        ]  # fmt: skip
+        print("| " + " | ".join(map(str, cells)) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
