@@ -5,6 +5,7 @@ logic here). Run with ``rag-ui`` (or ``python -m ui``).
 from __future__ import annotations
 
 import argparse
+import html
 import ipaddress
 import sys
 from pathlib import Path
@@ -32,10 +33,8 @@ def new_session() -> dict:
     return {"dialog": [], "blocks": []}
 
 
-def status_line(assistant: Assistant) -> str:
+def status_line(papers: int, settings: Settings) -> str:
     """Index size and model, shown under the title."""
-    papers = len(assistant.retriever.store.stored_papers())
-    settings = assistant.settings
     return (
         f"{papers} papers indexed · generator {settings.generator} · "
         "answers cite their sources as [n]; click one to see the passage."
@@ -47,6 +46,8 @@ def build_app(assistant: Assistant):
     import gradio as gr
 
     settings = assistant.settings
+    # Counted once (a pass over the index); uploads report the new total themselves.
+    index = {"papers": len(assistant.retriever.store.stored_papers())}
 
     def respond(question: str, chat: list, session: dict, top_k: int, sources_only: bool):
         question = (question or "").strip()
@@ -54,7 +55,8 @@ def build_app(assistant: Assistant):
             gr.Warning("Type a question about the papers first.")
             yield gr.skip(), chat, gr.skip(), session
             return
-        chat = [*chat, {"role": "user", "content": question}]
+        # Shown as typed: markup in a question is text, never HTML.
+        chat = [*chat, {"role": "user", "content": html.escape(question)}]
         turn = len(session["blocks"])
         history = list(session["dialog"])
         try:
@@ -74,7 +76,7 @@ def build_app(assistant: Assistant):
                     yield "", chat, panel_html([*session["blocks"], block]), session
                 elif event.kind == "token":
                     draft += event.text
-                    chat[-1] = {"role": "assistant", "content": draft}
+                    chat[-1] = {"role": "assistant", "content": html.escape(draft)}
                     yield "", chat, gr.skip(), session
                 elif event.kind == "done" and event.answer is not None:
                     answer = event.answer
@@ -104,15 +106,16 @@ def build_app(assistant: Assistant):
         except RagError as exc:
             gr.Warning(str(exc))
             return f"⚠️ Not added: {exc}. The index is unchanged.", gr.skip()
+        index["papers"] = report.total_papers
         return (
             f"Added {Path(path).name}: {report.added} new, {report.updated} updated, "
             f"{report.unchanged} already indexed. Ask about them now.",
-            status_line(assistant),
+            status_line(index["papers"], settings),
         )
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"## {TITLE}")
-        status = gr.Markdown(status_line(assistant), elem_id="status")
+        status = gr.Markdown(status_line(index["papers"], settings), elem_id="status")
         session = gr.State(new_session())
         with gr.Row():
             with gr.Column(scale=3):
@@ -171,6 +174,9 @@ def build_app(assistant: Assistant):
                 raise gr.Error(str(exc)) from None
 
         gr.api(answer_api, api_name="answer", concurrency_limit=1, concurrency_id="answer")
+        # A page opened after an upload shows the new count, not the one at start.
+        app.load(lambda: status_line(index["papers"], settings), None, status,
+                 api_visibility="private")  # fmt: skip
     return app
 
 
