@@ -31,7 +31,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     paths = args.paths or [DEFAULT_CORPUS]
     files = expand_paths(paths)
-    papers = load_papers(files)  # every file parsed before the index is touched
+    skipped: list[str] | None = [] if args.skip_bad else None
+    papers = load_papers(files, skipped)  # every file parsed before the index is touched
+    for problem in skipped or []:
+        print(f"skipped {problem}", file=sys.stderr)
     if not papers:
         raise RagError("no abstracts found in " + ", ".join(map(str, paths)))
     print(f"read {len(papers)} unique abstracts from {len(files)} file(s)", file=sys.stderr)
@@ -159,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help=".txt/.jsonl/.csv files or folders")
     p.add_argument("--prune", action="store_true", help="also drop papers not in these paths")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--skip-bad", action="store_true", help="index the good records, report each bad line"
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("search", parents=[common], help="ranked sources, no generation")

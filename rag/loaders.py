@@ -100,35 +100,48 @@ def _pick(record: dict, keys: Iterable[str]) -> str | None:
     return None
 
 
-def iter_jsonl(text: str, source: str) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value) for each non-blank line; a bad line is a one-line error."""
+def iter_jsonl(
+    text: str, source: str, skipped: list[str] | None = None
+) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line; a bad line is a one-line error.
+
+    With ``skipped`` (a list), a bad line's error is appended to it and reading goes on.
+    """
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise RagError(
-                f"{source}:{number}: malformed JSON ({exc.msg}); fix or remove that line"
-            ) from None
+            _fail(f"{source}:{number}: malformed JSON ({exc.msg}); fix or remove that line",
+                  skipped)  # fmt: skip
 
 
-def parse_jsonl(text: str, source: str) -> list[Paper]:
+def _fail(message: str, skipped: list[str] | None) -> None:
+    """Raise, or record and carry on when the caller asked to skip bad records."""
+    if skipped is None:
+        raise RagError(message)
+    skipped.append(message)
+
+
+def parse_jsonl(text: str, source: str, skipped: list[str] | None = None) -> list[Paper]:
     """One JSON object per line with an ``abstract``/``text`` field and an optional ``title``."""
     papers: list[Paper] = []
-    for number, record in iter_jsonl(text, source):
+    for number, record in iter_jsonl(text, source, skipped):
         if not isinstance(record, dict):
-            raise RagError(
-                f'{source}:{number}: expected a JSON object like {{"title", "abstract"}}'
-            )
+            _fail(f'{source}:{number}: expected a JSON object like {{"title", "abstract"}}',
+                  skipped)  # fmt: skip
+            continue
         body = _pick(record, TEXT_KEYS)
         if body is None:
-            raise RagError(f"{source}:{number}: no text field; give one of {', '.join(TEXT_KEYS)}")
+            _fail(f"{source}:{number}: no text field; give one of {', '.join(TEXT_KEYS)}",
+                  skipped)  # fmt: skip
+            continue
         papers.append(make_paper(body, _pick(record, TITLE_KEYS), source))
     return papers
 
 
-def parse_csv(text: str, source: str) -> list[Paper]:
+def parse_csv(text: str, source: str, skipped: list[str] | None = None) -> list[Paper]:
     """A CSV with a header naming an ``abstract``/``text`` column and optionally ``title``."""
     reader = csv.DictReader(text.splitlines())
     header = [str(h).strip().lower() for h in (reader.fieldnames or [])]
@@ -140,31 +153,36 @@ def parse_csv(text: str, source: str) -> list[Paper]:
     try:
         for record in reader:
             if None in record:  # more cells than header columns
-                raise RagError(
-                    f"{source}:{reader.line_num}: row has more cells than the header; "
-                    "quote fields that contain commas"
-                )
+                _fail(f"{source}:{reader.line_num}: row has more cells than the header; "
+                      "quote fields that contain commas", skipped)  # fmt: skip
+                continue
             body = _pick(record, TEXT_KEYS)
             if body is None:
-                raise RagError(f"{source}:{reader.line_num}: empty text cell")
+                _fail(f"{source}:{reader.line_num}: empty text cell", skipped)
+                continue
             papers.append(make_paper(body, _pick(record, TITLE_KEYS), source))
     except csv.Error as exc:
+        # The reader cannot resume after this: the rest of the file is unread either way.
         raise RagError(f"{source}:{reader.line_num}: malformed CSV ({exc})") from None
     return papers
 
 
-PARSERS = {".txt": parse_text_layout, ".jsonl": parse_jsonl, ".csv": parse_csv}
+def _parse_text(text: str, source: str, skipped: list[str] | None = None) -> list[Paper]:
+    return parse_text_layout(text, source)  # free text has no bad records to skip
 
 
-def load_file(path: Path) -> list[Paper]:
-    """Parse one file by its suffix."""
+PARSERS = {".txt": _parse_text, ".jsonl": parse_jsonl, ".csv": parse_csv}
+
+
+def load_file(path: Path, skipped: list[str] | None = None) -> list[Paper]:
+    """Parse one file by its suffix (``skipped``: collect bad records instead of failing)."""
     parser = PARSERS.get(path.suffix.lower())
     if parser is None:
         raise RagError(
             f"{path}: unsupported file type '{path.suffix or '(none)'}'; "
             f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    return parser(read_text(path), str(path.resolve()))
+    return parser(read_text(path), str(path.resolve()), skipped)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -189,11 +207,11 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_papers(paths: Iterable[Path]) -> list[Paper]:
+def load_papers(paths: Iterable[Path], skipped: list[str] | None = None) -> list[Paper]:
     """Load and de-duplicate every abstract under ``paths`` (files or folders)."""
     papers: list[Paper] = []
     for file in expand_paths(paths):
-        papers.extend(load_file(file))
+        papers.extend(load_file(file, skipped))
     return deduplicate(papers)
 
 
