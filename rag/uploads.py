@@ -29,9 +29,17 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
-def add_file(path: Path, original_name: str, settings: Settings,
-             progress: bool = False) -> IngestReport:  # fmt: skip
-    """Check, keep and incrementally index one uploaded file of abstracts."""
+def add_file(
+    path: Path,
+    original_name: str,
+    settings: Settings,
+    progress: bool = False,
+    skip_bad: bool = False,
+) -> IngestReport:
+    """Check, keep and incrementally index one uploaded file of abstracts.
+
+    With ``skip_bad``, bad records are left out and listed in the report's notes.
+    """
     name = safe_name(original_name)
     suffix = Path(name).suffix
     if suffix not in SUPPORTED_SUFFIXES:
@@ -50,8 +58,9 @@ def add_file(path: Path, original_name: str, settings: Settings,
     target = folder / name
     tmp = folder / f".partial-{name}"  # keeps the suffix: it picks the parser
     shutil.copyfile(path, tmp)
+    skipped: list[str] | None = [] if skip_bad else None
     try:
-        papers = deduplicate(load_file(tmp))
+        papers = deduplicate(load_file(tmp, skipped))
     except RagError as exc:
         tmp.unlink(missing_ok=True)
         raise RagError(str(exc).replace(str(tmp.resolve()), original_name)) from None
@@ -63,4 +72,7 @@ def add_file(path: Path, original_name: str, settings: Settings,
     kept = str(target.resolve())
     for paper in papers:
         paper.sources = [kept if s == str(tmp.resolve()) else s for s in paper.sources]
-    return ingest_papers(papers, settings, files=[target], progress=progress)
+    report = ingest_papers(papers, settings, files=[target], progress=progress)
+    tmp_name = str(tmp.resolve())
+    report.notes += [f"skipped {s.replace(tmp_name, original_name)}" for s in skipped or []]
+    return report

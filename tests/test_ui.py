@@ -41,7 +41,8 @@ CHROMIUM_ARGS = [
 ]
 QUESTION = "How many parameters does Megatron-Turing NLG have?"
 UPLOADED = {
-    "title": "Zorblax: Counting Croissants with a Seven-Layer Frobnicator",
+    # Markup in a document must show as text: if it ran, window.pwned would be set.
+    "title": "Zorblax <img src=x onerror=window.pwned=1>: Counting Croissants",
     "abstract": (
         "We introduce Zorblax, a seven-layer frobnicator network for counting croissants in "
         "bakery photographs. Zorblax is trained on 12,345 labelled croissant images. "
@@ -209,10 +210,20 @@ def test_upload_a_file_then_ask_about_it(ui_url: str, browser, tmp_path: Path) -
     assert "1 new" in page.locator("#upload-status").inner_text()
     page.locator("#status").get_by_text("80 papers indexed").wait_for(timeout=10_000)
 
+    page.locator("#upload").get_by_label("Clear").click()
+    page.locator("#skip-bad input[type=checkbox]").check()
+    page.locator("#upload input[type=file]").set_input_files(str(bad))
+    page.locator("#upload-status").get_by_text("skipped broken.jsonl:2").wait_for(timeout=120_000)
+    assert "Added broken.jsonl: 1 new" in page.locator("#upload-status").inner_text()
+    page.locator("#status").get_by_text("81 papers indexed").wait_for(timeout=10_000)
+
     _ask(page, "How many croissant images was Zorblax trained on?")
     _wait_for_answer(page, answers_before=0)
     first_source = page.locator("#sources .turn").last.locator("details.source").first
-    assert "Zorblax" in first_source.locator("summary").inner_text()
+    assert (
+        "Zorblax <img src=x onerror=window.pwned=1>" in first_source.locator("summary").inner_text()
+    )
+    assert page.evaluate("window.pwned") is None
     page.screenshot(path=str(ARTIFACTS / "ui-upload.png"), full_page=True)
 
     page.locator("#clear").click()

@@ -96,12 +96,12 @@ def build_app(assistant: Assistant):
     def clear():
         return [], panel_html([]), new_session(), ""
 
-    def upload(path: str | None, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+    def upload(path: str | None, skip_bad: bool, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
         if not path:
             return gr.skip(), gr.skip()
         try:
             progress(0, desc="Reading the file")
-            report = add_file(Path(path), Path(path).name, settings, progress=True)
+            report = add_file(Path(path), Path(path).name, settings, True, skip_bad)
             assistant.retriever.refresh()
         except RagError as exc:
             gr.Warning(str(exc))
@@ -109,7 +109,8 @@ def build_app(assistant: Assistant):
         index["papers"] = report.total_papers
         return (
             f"Added {Path(path).name}: {report.added} new, {report.updated} updated, "
-            f"{report.unchanged} already indexed. Ask about them now.",
+            f"{report.unchanged} already indexed. Ask about them now."
+            + "".join(f"\n\n{html.escape(note)}" for note in report.notes),
             status_line(index["papers"], settings),
         )
 
@@ -151,6 +152,8 @@ def build_app(assistant: Assistant):
             )
             upload_file = gr.File(file_types=[".jsonl", ".csv", ".txt"], type="filepath",
                                   label="File of abstracts", elem_id="upload")  # fmt: skip
+            skip_bad = gr.Checkbox(label="Skip bad lines (index the good records, list the bad)",
+                                   elem_id="skip-bad")  # fmt: skip
             upload_status = gr.Markdown(elem_id="upload-status")
 
         inputs = [box, chat, session, top_k, sources_only]
@@ -162,8 +165,14 @@ def build_app(assistant: Assistant):
         clear_button.click(clear, None, [chat, panel, session, box], api_visibility="private")
         # The chat's own bin icon empties the chat only: forget the session with it.
         chat.clear(lambda: clear()[1:3], None, [panel, session], api_visibility="private")
-        upload_file.upload(upload, upload_file, [upload_status, status], concurrency_limit=1,
-                           concurrency_id="ingest", api_visibility="private")  # fmt: skip
+        upload_file.upload(
+            upload,
+            [upload_file, skip_bad],
+            [upload_status, status],
+            concurrency_limit=1,
+            concurrency_id="ingest",
+            api_visibility="private",
+        )
 
         def answer_api(question: str, history: list[dict] | None = None,
                        top_k: int | None = None) -> dict:  # fmt: skip
