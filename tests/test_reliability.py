@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,31 @@ def test_instructions_inside_a_document_are_only_quoted(tmp_path: Path) -> None:
     assert answer.sources[0].title.startswith("Zorblax-9")  # it is a source, quoted as is
     assert "PWNED" not in answer.answer
     assert "You answer questions about research papers" not in answer.answer
+
+
+def test_ui_with_auth_refuses_strangers(corpus_settings: Settings) -> None:
+    from gradio_client import Client
+
+    from tests.test_ui import _free_port, _wait_until_up
+
+    port = _free_port()
+    env = _env(corpus_settings.data_dir)  # an existing index: no first-start ingest
+    env["RAG_GENERATOR"] = SMALL_GENERATOR
+    log = corpus_settings.data_dir.parent / "ui-auth.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ui", "--port", str(port), "--auth", "me:secret"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, proc, log, timeout=300)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "config", timeout=10)
+        assert refused.value.code == 401
+        client = Client(url, auth=("me", "secret"), verbose=False)
+        result = client.predict("What is FuxiTranyu?", None, 1, api_name="/answer")
+        assert result["question"] == "What is FuxiTranyu?"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
