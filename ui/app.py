@@ -90,7 +90,7 @@ def build_app(assistant: Assistant):
         except RagError as exc:
             if chat[-1]["role"] == "assistant":
                 chat.pop()
-            chat.append({"role": "assistant", "content": f"⚠️ error: {exc}"})
+            chat.append({"role": "assistant", "content": f"⚠️ error: {html.escape(str(exc))}"})
             yield "", chat, panel_html(session["blocks"]), session
 
     def clear():
@@ -105,10 +105,10 @@ def build_app(assistant: Assistant):
             assistant.retriever.refresh()
         except RagError as exc:
             gr.Warning(str(exc))
-            return f"⚠️ Not added: {exc}. The index is unchanged.", gr.skip()
+            return f"⚠️ Not added: {html.escape(str(exc))}. The index is unchanged.", gr.skip()
         index["papers"] = report.total_papers
         return (
-            f"Added {Path(path).name}: {report.added} new, {report.updated} updated, "
+            f"Added {html.escape(Path(path).name)}: {report.added} new, {report.updated} updated, "
             f"{report.unchanged} already indexed. Ask about them now."
             + "".join(f"\n\n{html.escape(note)}" for note in report.notes),
             status_line(index["papers"], settings),
