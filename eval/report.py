@@ -67,13 +67,28 @@ def outcomes_of(run: dict, questions: dict[str, EvalQuestion]) -> list[Outcome]:
     return [Outcome(questions[r["id"]], r) for r in run["records"] if r["id"] in questions]
 
 
-def _plot_per_type(runs: list[dict], questions: dict[str, EvalQuestion], path: Path) -> None:
+def _axes():
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    return plt.subplots(figsize=(8, 3.5))
+
+
+def _save(fig, ax, title: str, ylabel: str, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_per_type(runs: list[dict], questions: dict[str, EvalQuestion], path: Path) -> None:
+    fig, ax = _axes()
     # Retrieval-only runs say nothing about unanswerable questions: leave those out.
     scored = [q for q in questions.values() if q.answerable or not runs[0]["retrieval_only"]]
     types = list(dict.fromkeys(q.type for q in scored))
@@ -87,21 +102,11 @@ def _plot_per_type(runs: list[dict], questions: dict[str, EvalQuestion], path: P
         ax.bar([x + i * width for x in range(len(types))], shares, width, label=run["label"])
     ax.set_xticks([x + width * (len(runs) - 1) / 2 for x in range(len(types))], types)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("passed")
-    ax.set_title("Questions passed, by type")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, "Questions passed, by type", "passed", path)
 
 
 def _plot_latency(runs: list[dict], questions: dict[str, EvalQuestion], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, ax = _axes()
     for run in runs:
         outcomes = outcomes_of(run, questions)
         if run["retrieval_only"]:
@@ -118,12 +123,7 @@ def _plot_latency(runs: list[dict], questions: dict[str, EvalQuestion], path: Pa
             alpha=0.5,
             label=f"{run['label']}: whole answer" if not run["retrieval_only"] else run["label"],
         )
-    ax.set_ylabel("questions")
-    ax.set_title("Latency")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, "Latency", "questions", path)
 
 
 def _failures(run: dict, questions: dict[str, EvalQuestion]) -> list[tuple[str, str, str, str]]:
