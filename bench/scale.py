@@ -82,6 +82,7 @@ def measure(size: int, server: str | None) -> dict:
             settings.chunk_size, settings.chunk_overlap, embedder_tokenizer(embedder)
         )
         sample = papers[: min(EMBED_SAMPLE, size)]
+        embedder.get_text_embedding_batch([p.text for p in sample[:32]])  # warm-up, untimed
         start = time.perf_counter()
         nodes = chunk_papers(sample, splitter, settings.chunking_key)
         embedder.get_text_embedding_batch([n.get_content(metadata_mode="embed") for n in nodes])
