@@ -22,6 +22,7 @@ from rag.prompt import (
     REFUSAL,
     build_messages,
     format_sources,
+    is_instruction,
     prefix_messages,
     select_sentences,
     split_sentences,
@@ -91,10 +92,13 @@ def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]
 class Assistant:
     """The research-paper assistant over one index."""
 
-    def __init__(self, settings: Settings, retriever: HybridRetriever | None = None) -> None:
+    def __init__(
+        self, settings: Settings, retriever: HybridRetriever | None = None, generator=None
+    ) -> None:
+        """``retriever``/``generator``: share already-loaded ones (e.g. two indexes, one model)."""
         self.settings = settings
         self.retriever = retriever or HybridRetriever(settings)
-        self._generator = None
+        self._generator = generator
         self._generator_lock = threading.Lock()  # UI threads must not load it twice
 
     @property
@@ -190,7 +194,9 @@ class Assistant:
         return [top[0]] + [s for s in top[1:] if relevance(query, s) >= floor]
 
     def _sources_block(self, query: str, context: list[Source]) -> str:
-        sentences = [split_sentences(s.text) for s in context]
+        sentences = [
+            [sent for sent in split_sentences(s.text) if not is_instruction(sent)] for s in context
+        ]
         flat = [sent for group in sentences for sent in group]
         vectors = np.asarray(self.retriever.embed([query, *flat]))
         qvec, svecs = vectors[0], vectors[1:]
