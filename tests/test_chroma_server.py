@@ -6,8 +6,6 @@ docker-compose.yml runs, tested without Docker.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,22 +21,16 @@ from rag.loaders import DEFAULT_CORPUS, load_papers
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import PaperStore
+from tests.conftest import ROOT, free_port, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[1]
 CORPUS_FILE = DEFAULT_CORPUS / "003_535fba0258fcfec2.txt"  # one small file of the corpus
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def chroma_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A Chroma server process with its own data folder."""
     chroma = Path(sys.executable).parent / "chroma"
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("chroma-server")
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen(
@@ -87,9 +79,11 @@ def test_a_second_app_process_uses_the_same_server(chroma_port: int, tmp_path: P
     settings = _server_settings(chroma_port, tmp_path / "writer")
     papers = load_papers([CORPUS_FILE])
     ingest_papers(papers, settings, files=[CORPUS_FILE], progress=False)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_CHROMA_HOST="127.0.0.1", RAG_CHROMA_PORT=str(chroma_port),
-               RAG_DATA_DIR=str(tmp_path / "reader"))  # its own (empty) BM25 folder  # fmt: skip
+    env = subprocess_env(
+        RAG_CHROMA_HOST="127.0.0.1",
+        RAG_CHROMA_PORT=str(chroma_port),
+        RAG_DATA_DIR=str(tmp_path / "reader"),  # its own (empty) BM25 folder
+    )
     result = subprocess.run(
         [sys.executable, "-m", "rag.cli", "search", papers[0].title, "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
@@ -99,6 +93,6 @@ def test_a_second_app_process_uses_the_same_server(chroma_port: int, tmp_path: P
 
 
 def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
-    settings = _server_settings(_free_port(), tmp_path)
+    settings = _server_settings(free_port(), tmp_path)
     with pytest.raises(RagError, match="cannot reach the Chroma server"):
         PaperStore.open(settings)

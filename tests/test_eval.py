@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +19,8 @@ from eval.metrics import (
 )
 from eval.support import supports
 from rag.settings import Settings
+from tests.conftest import ROOT, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[1]
 MEGATRON = (
     "Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B",
     "We present the training of Megatron-Turing NLG 530B (MT-NLG), with 530 billion "
@@ -57,10 +56,7 @@ def test_support_check_and_citation_scores() -> None:
 
 
 def _run_eval(args: list[str], settings: Settings, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_DATA_DIR=str(settings.data_dir), RAG_GENERATOR=settings.generator)
-    if "RAG_MODEL_CACHE_DIR" in os.environ:
-        env["RAG_MODEL_CACHE_DIR"] = os.environ["RAG_MODEL_CACHE_DIR"]
+    env = subprocess_env(RAG_DATA_DIR=str(settings.data_dir), RAG_GENERATOR=settings.generator)
     return subprocess.run(
         [sys.executable, "-m", "rag.cli", "eval", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,

@@ -5,7 +5,6 @@ hostile documents and file names, the UI's bind rules, the upload size limit.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,10 +23,9 @@ from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import PaperStore
 from rag.uploads import add_file, safe_name
-from tests.conftest import SMALL_GENERATOR
+from tests.conftest import ROOT, SMALL_GENERATOR, free_port, subprocess_env, wait_until_up
 from ui.app import _check_bind
 
-ROOT = Path(__file__).resolve().parents[1]
 N_DOCS = 200
 
 
@@ -40,11 +38,7 @@ def _write_docs(path: Path, n: int) -> list[dict]:
 
 
 def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    if "RAG_MODEL_CACHE_DIR" in os.environ:
-        env["RAG_MODEL_CACHE_DIR"] = os.environ["RAG_MODEL_CACHE_DIR"]
-    env["RAG_DATA_DIR"] = str(data_dir)
-    return env
+    return subprocess_env(RAG_DATA_DIR=str(data_dir))
 
 
 def test_ingest_killed_half_way_is_finished_by_the_next_run(tmp_path: Path) -> None:
@@ -208,9 +202,7 @@ def test_instructions_inside_a_document_are_only_quoted(tmp_path: Path) -> None:
 def test_ui_with_auth_refuses_strangers(corpus_settings: Settings) -> None:
     from gradio_client import Client
 
-    from tests.test_ui import _free_port, _wait_until_up
-
-    port = _free_port()
+    port = free_port()
     env = _env(corpus_settings.data_dir)  # an existing index: no first-start ingest
     env["RAG_GENERATOR"] = SMALL_GENERATOR
     log = corpus_settings.data_dir.parent / "ui-auth.log"
@@ -221,7 +213,7 @@ def test_ui_with_auth_refuses_strangers(corpus_settings: Settings) -> None:
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, proc, log, timeout=300)
+        wait_until_up(url, proc, log, timeout=300)
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "config", timeout=10)
         assert refused.value.code == 401

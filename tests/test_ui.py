@@ -11,11 +11,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,9 +20,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import SMALL_GENERATOR
+from tests.conftest import ROOT, SMALL_GENERATOR, free_port, subprocess_env, wait_until_up
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking switches Chromium calls out to Google at start.
@@ -51,36 +47,13 @@ UPLOADED = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the UI exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    pytest.fail(f"the UI did not come up in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app started the README's way, on an empty data folder, on 127.0.0.1."""
     data_dir = tmp_path_factory.mktemp("ui-data")
     log = data_dir.parent / "ui.log"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    if "RAG_MODEL_CACHE_DIR" in os.environ:
-        env["RAG_MODEL_CACHE_DIR"] = os.environ["RAG_MODEL_CACHE_DIR"]
-    env.update(RAG_DATA_DIR=str(data_dir), RAG_GENERATOR=SMALL_GENERATOR)
+    port = free_port()
+    env = subprocess_env(RAG_DATA_DIR=str(data_dir), RAG_GENERATOR=SMALL_GENERATOR)
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ui", "--port", str(port)],
@@ -91,7 +64,7 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, proc, log, timeout=600)
+        wait_until_up(url, proc, log, timeout=600)
         assert "first start: indexed the shipped corpus" in log.read_text()
         yield url
     finally:
