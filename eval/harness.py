@@ -189,10 +189,9 @@ def parse_overrides(specs: list[str]) -> dict[str, str]:
     return overrides
 
 
-def run_one(args: argparse.Namespace) -> dict:
-    """Evaluate one setting in this process; returns the run's JSON (summary + records)."""
+def load_run_questions(args: argparse.Namespace) -> list[EvalQuestion]:
+    """The question set (``--only`` applied), gold papers resolved in the index it runs on."""
     from eval.dataset import corpus_for
-    from rag.pipeline import Assistant
     from rag.settings import Settings
 
     settings = Settings.load(**parse_overrides(args.set or []))
@@ -200,6 +199,16 @@ def run_one(args: argparse.Namespace) -> dict:
     if args.only:
         wanted = set(args.only.split(","))
         questions = [q for q in questions if q.id in wanted]
+    return questions
+
+
+def run_one(args: argparse.Namespace, questions: list[EvalQuestion] | None = None) -> dict:
+    """Evaluate one setting in this process; returns the run's JSON (summary + records)."""
+    from rag.pipeline import Assistant
+    from rag.settings import Settings
+
+    settings = Settings.load(**parse_overrides(args.set or []))
+    questions = load_run_questions(args) if questions is None else questions
     assistant = Assistant(settings)
     started = time.perf_counter()
     if not args.retrieval_only:
@@ -289,28 +298,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.run_json:  # a child of run_in_subprocess
         args.run_json.write_text(json.dumps(run_one(args)))
         return 0
+    # Loaded here once: the report needs them too (the children of --compare load their own).
+    questions = load_run_questions(args)
     if args.compare:
         runs = [run_in_subprocess(args, spec) for spec in args.compare]
     else:
-        runs = [run_one(args)]
+        runs = [run_one(args, questions)]
     print(format_table(runs))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(runs, indent=1))
     if args.report:
-        questions = load_questions_for(args, runs[0])
-        path = write_report(args.report, runs, questions)
+        path = write_report(args.report, runs, {q.id: q for q in questions})
         print(f"report: {path} (and report.md)", file=sys.stderr)
     return 0
-
-
-def load_questions_for(args: argparse.Namespace, run: dict) -> dict[str, EvalQuestion]:
-    """The run's questions by id (for the report's failure list)."""
-    from eval.dataset import corpus_for
-    from rag.settings import Settings
-
-    settings = Settings.load(**parse_overrides(args.set or []))
-    return {q.id: q for q in load_questions(args.questions, corpus_for(settings))}
 
 
 if __name__ == "__main__":
