@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.metrics import percentile
+
 QUERIES = 100
 EMBED_SAMPLE = 256  # documents embedded without storing, for the embedder-only rate
 
@@ -57,8 +59,7 @@ def _latencies(fn, queries: list[str]) -> tuple[float, float]:
         start = time.perf_counter()
         fn(q)
         times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[max(0, round(0.95 * len(times)) - 1)]
+    return statistics.median(times), percentile(times, 95)
 
 
 def measure(size: int, server: str | None) -> dict:
