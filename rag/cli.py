@@ -132,7 +132,7 @@ def _print_streamed(assistant, question: str, history: list[dict]) -> None:
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Join, verify, dequantize (and on CPU quantize to int8) the generator weights once."""
     from rag.embedding import pick_device
-    from rag.quantize import load_int8
+    from rag.quantize import int8_file, load_int8
     from rag.weights import prepare_generator
 
     settings = _settings(args)
@@ -140,8 +140,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     int8 = pick_device(settings.device) == "cpu" and settings.cpu_weights == "int8"
     for key in keys:
         path = prepare_generator(key, settings.model_cache_dir)
-        if int8:
-            load_int8(path)
+        if int8 and not int8_file(path).exists():
+            load_int8(path)  # builds and caches it; loading an existing copy would only cost time
         print(f"{key}: ready at {path}" + (" (+ int8 copy for CPU)" if int8 else ""))
     return 0
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from filelock import FileLock
 
 
-def _cache_file(hf_dir: Path) -> Path:
+def int8_file(hf_dir: Path) -> Path:
+    """Where the int8 copy of the checkpoint in ``hf_dir`` is (or will be) cached."""
     import torch
     import transformers
 
@@ -42,7 +43,7 @@ def load_int8(hf_dir: Path):
     import torch
     from transformers import AutoModelForCausalLM
 
-    target = _cache_file(hf_dir)
+    target = int8_file(hf_dir)
     with FileLock(str(target) + ".lock"):
         if target.exists():
             try:
