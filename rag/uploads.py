@@ -57,13 +57,14 @@ def add_file(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     tmp = folder / f".partial-{name}"  # keeps the suffix: it picks the parser
+    tmp_name = str(tmp.resolve())  # how the parser names the file in sources and errors
     shutil.copyfile(path, tmp)
     skipped: list[str] | None = [] if skip_bad else None
     try:
         papers = deduplicate(load_file(tmp, skipped))
     except RagError as exc:
         tmp.unlink(missing_ok=True)
-        raise RagError(str(exc).replace(str(tmp.resolve()), original_name)) from None
+        raise RagError(str(exc).replace(tmp_name, original_name)) from None
     if not papers:
         tmp.unlink(missing_ok=True)
         raise RagError(f"{original_name}: no abstracts found in it")
@@ -71,8 +72,7 @@ def add_file(
     # The papers were parsed from the temporary name; record the kept file instead.
     kept = str(target.resolve())
     for paper in papers:
-        paper.sources = [kept if s == str(tmp.resolve()) else s for s in paper.sources]
+        paper.sources = [kept if s == tmp_name else s for s in paper.sources]
     report = ingest_papers(papers, settings, files=[target], progress=progress)
-    tmp_name = str(tmp.resolve())
     report.notes += [f"skipped {s.replace(tmp_name, original_name)}" for s in skipped or []]
     return report
