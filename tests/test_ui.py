@@ -95,15 +95,16 @@ def _last_bot_text(page) -> str:
     return bots.last.inner_text() if bots.count() else ""
 
 
+# Observes the whole body, not #chat: Gradio may mount or re-render the chatbot after the
+# status line appears, and an observer on a replaced node would see nothing.
 RECORD_BOT_TEXTS = """() => {
   window.botTexts = [];
-  const chat = document.querySelector('#chat');
   new MutationObserver(() => {
-    const bots = chat.querySelectorAll('.bot');
+    const bots = document.querySelectorAll('#chat .bot');
     if (!bots.length) return;
     const text = bots[bots.length - 1].innerText.trim();
     if (text && window.botTexts[window.botTexts.length - 1] !== text) window.botTexts.push(text);
-  }).observe(chat, {subtree: true, childList: true, characterData: true});
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
 }"""
 
 
