@@ -16,6 +16,7 @@ from collections import Counter
 
 from eval.support import strip_markers, supports
 from rag.prompt import split_sentences
+from rag.terms import spelled_to_digits
 
 
 def recall_at_k(ranked: list[str], gold: list[str], k: int) -> float:
@@ -39,20 +40,26 @@ def ndcg_at_k(ranked: list[str], gold: list[str], k: int = 10) -> float:
 
 
 def _normalise(text: str) -> str:
-    text = re.sub(r"(?<=\d),(?=\d{3})", "", strip_markers(text).lower())
-    return text
+    text = spelled_to_digits(strip_markers(text).lower())
+    return re.sub(r"(?<=\d),(?=\d{3})", "", text)
+
+
+def _has_fact(answer: str, fact: str) -> bool:
+    """``fact`` is in the normalised answer; "A|B" accepts either (a name or its acronym)."""
+    return any(_normalise(option.strip()) in answer for option in fact.split("|"))
 
 
 def facts_present(answer: str, facts: list[str]) -> bool:
-    """Every required fact string occurs in the answer (case, thousands separators ignored)."""
+    """Every required fact occurs in the answer (case, thousands separators and spelled-out
+    numbers ignored)."""
     answer = _normalise(answer)
-    return all(_normalise(fact) in answer for fact in facts)
+    return all(_has_fact(answer, fact) for fact in facts)
 
 
 def missing_facts(answer: str, facts: list[str]) -> list[str]:
     """The required facts the answer lacks."""
     answer = _normalise(answer)
-    return [fact for fact in facts if _normalise(fact) not in answer]
+    return [fact for fact in facts if not _has_fact(answer, fact)]
 
 
 def _tokens(text: str) -> list[str]:

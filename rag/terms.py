@@ -13,6 +13,9 @@ _GENERIC = {
     "propose", "proposed", "approach", "use", "used", "using", "source", "sources", "based",
     "also", "new", "show", "shows", "can", "tell", "me", "about", "llm", "llms", "language",
     "large", "context",
+    # light verbs and answer words that restate rather than add: "X contains ...", "Yes, ..."
+    "yes", "contain", "include", "introduce", "present", "describe", "call", "called", "name",
+    "named", "titled",
 }  # fmt: skip
 
 
@@ -48,52 +51,74 @@ def content_terms(text: str) -> set[str]:
     return set(_stemmer().stemWords(words)) - _generic_stems()
 
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "twice": "2"}
-_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+def word_stems(text: str) -> set[str]:
+    """Stemmed, lower-cased words, stop-words and generic words included ("languages")."""
+    return set(_stemmer().stemWords(_WORD.findall(text.lower())))
 
 
-# A number that stands for a quantity: not part of a name like "GPT-2", "3D" or "Llama2-7b".
-_QUANTITY = re.compile(
-    r"(?<![\w-])\d+(?:[.,]\d+)*(?:%|x|[KMBT]\b)?(?![\w-])|\b(?:"
-    + "|".join(w for w in _NUMBER_WORDS if w != "zero")
-    + r")\b",
+_UNITS = dict(
+    zero=0, one=1, two=2, three=3, four=4, five=5, six=6, seven=7, eight=8, nine=9, ten=10,
+    eleven=11, twelve=12, thirteen=13, fourteen=14, fifteen=15, sixteen=16, seventeen=17,
+    eighteen=18, nineteen=19,
+)  # fmt: skip
+_TENS = dict(twenty=20, thirty=30, forty=40, fifty=50, sixty=60, seventy=70, eighty=80, ninety=90)
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 10**9, "trillion": 10**12}
+_NUMBER_WORDS = {**_UNITS, **_TENS, "hundred": 100, "twice": 2}
+_SPELLED = re.compile(
+    r"\b(?:"
+    + "|".join(_NUMBER_WORDS | _SCALES)
+    + r")(?:(?:\s+and\s+|[\s-]+)(?:"
+    + "|".join(_NUMBER_WORDS | _SCALES)
+    + r"))*\b",
     re.IGNORECASE,
 )
 
 
+def _compose(words: list[str]) -> int:
+    """["two", "hundred", "twelve"] -> 212. A trailing scale word is left off, the way
+    digits are read: "three million" -> 3, like "3M"."""
+    while len(words) > 1 and words[-1] in _SCALES:
+        words = words[:-1]
+    total = current = 0
+    for word in words:
+        if word in _SCALES:
+            total, current = total + max(current, 1) * _SCALES[word], 0
+        elif word == "hundred":
+            current = max(current, 1) * 100
+        else:
+            current += _NUMBER_WORDS[word]
+    return total + current
+
+
+def spelled_to_digits(text: str) -> str:
+    """Text with spelled-out numbers as digits: "two hundred and twelve Mallas" -> "212 Mallas",
+    "three million users" -> "3 million users"; lone scale words ("millions") stay words."""
+
+    def replace(match: re.Match) -> str:
+        words = [w for w in re.split(r"[\s-]+", match.group(0).lower()) if w != "and"]
+        if all(w in _SCALES for w in words):
+            return match.group(0)
+        scale = words[-1] if words[-1] in _SCALES else ""
+        return f"{_compose(words)} {scale}".rstrip()
+
+    return _SPELLED.sub(replace, text)
+
+
+# A number that stands for a quantity: not part of a name like "GPT-2", "3D" or "Llama2-7b".
+_QUANTITY = re.compile(r"(?<![\w-])\d+(?:[.,]\d+)*(?:%|x|[KMBT]\b)?(?![\w-])", re.IGNORECASE)
+
+
 def has_quantity(text: str) -> bool:
     """Does the text state a quantity (a stand-alone number or a number word)?"""
-    return bool(_QUANTITY.search(text))
+    return bool(_QUANTITY.search(spelled_to_digits(text)))
 
 
 def numbers_in(text: str) -> set[str]:
     """Numbers, digits or words ("twelve" -> "12"), without thousands separators."""
-    found = {n.replace(",", "") for n in NUMBER.findall(text)}
-    return found | {_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text)}
+    return {n.replace(",", "") for n in NUMBER.findall(spelled_to_digits(text))}
+
+
+def quantities_in(text: str) -> set[str]:
+    """Like :func:`numbers_in`, but only stand-alone quantities: "34B", "four", not "Llama2-7b"."""
+    found = _QUANTITY.findall(spelled_to_digits(text))
+    return {NUMBER.match(q).group(0).replace(",", "") for q in found}
