@@ -8,7 +8,9 @@ is never trusted alone. Three signals, checked in order:
    exactly). Below ``min_relevance`` nothing is generated.
 2. the model's own refusal (it is shown how to refuse in the prompt).
 3. grounding, after generating: numbers the answer adds must occur in its sources, and
-   most of the new content words too. This catches details invented from memory.
+   most of the new content words too. This catches details invented from memory. A number
+   must also measure what was asked (``rag.quantities``): a near-miss question gets a
+   number the abstract states about something else.
 
 Thresholds are calibrated by ``eval/calibrate_abstention.py`` on ``eval/questions.jsonl``.
 """
@@ -19,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from rag.prompt import REFUSAL
+from rag.quantities import quantity_problem
 from rag.retrieve import Source
 from rag.terms import NUMBER, content_terms, has_quantity, numbers_in, strip_citations
 
@@ -59,12 +62,15 @@ class Grounding:
     missing_terms: list[str]
     adds_nothing: bool  # the answer only restates the question
     lacks_number: bool  # a how-many/how-much question answered without a number
+    off_quantity: str | None = None  # its number measures something else (rag/quantities.py)
 
     @property
     def problem(self) -> str | None:
         """Why the draft should be withheld, or None if it is grounded."""
         if self.missing_numbers:
             return f"its numbers are not in the sources ({', '.join(self.missing_numbers)})"
+        if self.off_quantity:
+            return self.off_quantity
         if self.adds_nothing:
             return "it only restates the question"
         if self.lacks_number:
@@ -72,8 +78,13 @@ class Grounding:
         return None
 
 
-def grounding(answer: str, question: str, sources: list[Source]) -> Grounding:
-    """Share of the answer's new content terms (not copied from the question) found in sources."""
+def grounding(
+    answer: str, question: str, sources: list[Source], query: str | None = None
+) -> Grounding:
+    """Share of the answer's new content terms (not copied from the question) found in sources.
+
+    ``query``: the question as searched (condensed with the chat history), if different.
+    """
     text = " ".join(f"{s.title} {s.text}" for s in sources)
     answer = strip_citations(answer)
     source_numbers = numbers_in(text)
@@ -90,4 +101,5 @@ def grounding(answer: str, question: str, sources: list[Source]) -> Grounding:
         adds_nothing=not new_terms and not new_numbers and not _EXISTENCE_QUESTION.search(question),
         lacks_number=bool(_QUANTITY_QUESTION.search(question))
         and not (new_numbers and has_quantity(answer)),
+        off_quantity=quantity_problem(answer, question, sources, query),
     )

@@ -1,4 +1,5 @@
-"""Question in, cited answer out: condense -> retrieve -> (abstain?) -> generate -> check citations.
+"""Question in, cited answer out: condense -> retrieve -> (abstain?) -> generate -> check
+citations -> name the cited papers when the question asked for one.
 
 ``Assistant.stream`` yields events so front ends can show sources first, then tokens as
 they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
@@ -18,6 +19,7 @@ from rag.citations import Citation, check_citations, cited_numbers, reattribute
 from rag.condense import condense_question, followup_note
 from rag.errors import RagError
 from rag.generator import GenerationStats
+from rag.naming import name_cited_papers
 from rag.prompt import (
     REFUSAL,
     build_messages,
@@ -236,7 +238,7 @@ class Assistant:
         attributed = reattribute(trim_to_sentence(draft), context)
         answer.notes.extend(f"citation {change}" for change in attributed.changes)
         checked = check_citations(attributed.text, context)
-        grounded = grounding(checked.text, question, context)
+        grounded = grounding(checked.text, question, context, answer.query)
         answer.signals["grounding"] = grounded.score
         problem = grounded.problem
         if problem is None and grounded.score < self.settings.min_grounding:
@@ -245,7 +247,8 @@ class Assistant:
         if problem:
             self._abstain(answer, f"the draft answer was withheld: {problem}")
             return
-        answer.answer, answer.citations = checked.text, checked.citations
+        answer.answer = name_cited_papers(checked.text, question, checked.citations, context)
+        answer.citations = checked.citations
 
     @staticmethod
     def _abstain(answer: Answer, reason: str) -> None:

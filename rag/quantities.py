@@ -1,0 +1,104 @@
+"""Does the number in an answer measure what the question asked for?
+
+The small model, asked for a detail the abstract does not state, fills the gap with a
+number the abstract does state about something else ("the training cost in dollars was
+2.6T tokens", "GPT-4's context length is 10,465 questions"). Such a number passes the
+plain grounding check: it *is* in the sources. So each number the answer adds is traced
+back to where the sources state it, and the answer is kept only if
+
+- the question asks for a unit ("how many layers", "in dollars") and one of the answer's
+  numbers stands next to that unit in a source, and
+- one of the answer's numbers comes from a source sentence that shares a content word
+  with the question (the number is about what was asked, not about a neighbouring fact).
+
+Libraries have no such check (it is specific to grounding short numeric answers), hence
+this module.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.prompt import split_sentences
+from rag.retrieve import Source
+from rag.terms import (
+    NUMBER,
+    content_terms,
+    numbers_in,
+    quantities_in,
+    spelled_to_digits,
+    strip_citations,
+    word_stems,
+)
+
+# Words around a number searched for its unit: "212 real-world Mallas", "GPU hours: 184K".
+UNIT_WINDOW_BEFORE = 3
+UNIT_WINDOW_AFTER = 5
+
+_HOW_MANY = re.compile(
+    r"\bhow many\s+((?:[\w-]+\s+){0,3}?[\w-]+?)"
+    r"(?=\s+(?:did|does|do|is|are|was|were|has|have|had|of|in|on|for|to|from|with|can|could"
+    r"|would|will|should|may|might|must|it|they|the|a|an)\b|\s*[?.,;]|\s*$)",
+    re.IGNORECASE,
+)
+_IN_UNIT = re.compile(r"\b(?:in|of) (dollars|usd|euros?|\$)", re.IGNORECASE)
+_CURRENCY = {"dollars", "usd", "euro", "euros", "$"}
+_CURRENCY_MARK = re.compile(r"[$€]|\b(?:usd|dollars?|euros?)\b", re.IGNORECASE)
+_TOKEN = re.compile(r"[$€]|[\w.,+%-]+")
+
+
+def asked_unit(question: str) -> str | None:
+    """The unit the question asks to count or measure in, if it names one.
+
+    "How many GPU hours of finetuning ..." -> "hours"; "... cost in dollars" -> "dollars".
+    "How much ..." names none: its noun ("data", "time") is rarely the unit stated.
+    """
+    found = _IN_UNIT.search(question)
+    if found:
+        return found.group(1).lower()
+    found = _HOW_MANY.search(question)
+    if not found:
+        return None
+    return found.group(1).split()[-1].lower()
+
+
+def _leading_number(token: str) -> str | None:
+    match = NUMBER.match(token)
+    return match.group(0).replace(",", "") if match else None
+
+
+def _near_unit(tokens: list[str], index: int, unit: str) -> bool:
+    window = tokens[max(0, index - UNIT_WINDOW_BEFORE) : index + UNIT_WINDOW_AFTER + 1]
+    text = " ".join(window)
+    if unit in _CURRENCY:
+        return bool(_CURRENCY_MARK.search(text))
+    return bool(word_stems(unit) & word_stems(text))
+
+
+def quantity_problem(
+    answer: str, question: str, sources: list[Source], query: str | None = None
+) -> str | None:
+    """Why the answer's numbers do not answer the question, or None if they may.
+
+    ``query``: the question as searched (a follow-up condensed with its history), whose
+    words say what the question is about.
+    """
+    new_numbers = quantities_in(strip_citations(answer)) - numbers_in(question)
+    if not new_numbers:
+        return None
+    unit = asked_unit(question)
+    asked = content_terms(query or question)
+    unit_found = on_topic = False
+    for source in sources:
+        for sentence in [source.title, *split_sentences(source.text)]:
+            tokens = _TOKEN.findall(spelled_to_digits(sentence))
+            hits = [i for i, t in enumerate(tokens) if _leading_number(t) in new_numbers]
+            if not hits:
+                continue
+            on_topic = on_topic or bool(asked & content_terms(sentence))
+            unit_found = unit_found or any(_near_unit(tokens, i, unit) for i in hits if unit)
+    if unit and not unit_found:
+        return f"no source gives its number in {unit}"
+    if not on_topic:
+        return "its numbers come from passages about something else"
+    return None
