@@ -29,6 +29,7 @@ class Source:
     keyword_score: float | None  # best BM25 score of its chunks, if BM25 found it
     chunk: str  # the best-matching chunk
     files: list[str] = field(default_factory=list)
+    title_is_derived: bool = False  # the layout had no title: ``title`` is its first words
 
     def to_dict(self) -> dict:
         """JSON form used by the CLI and the UI."""
@@ -127,6 +128,7 @@ class HybridRetriever:
                     keyword_score=cand.keyword,
                     chunk=cand.text or "",
                     files=json.loads(cand.meta["sources"]),
+                    title_is_derived=bool(cand.meta.get("title_is_derived", False)),
                 )
                 continue
             source.dense_score = _max(source.dense_score, cand.dense)
