@@ -8,8 +8,8 @@ back to where the sources state it, and the answer is kept only if
 
 - the question asks for a unit ("how many layers", "in dollars") and one of the answer's
   numbers stands next to that unit in a source, and
-- one of the answer's numbers comes from a source sentence that shares a content word
-  with the question (the number is about what was asked, not about a neighbouring fact).
+- one of the answer's numbers comes from a source sentence that shares a word (not a
+  stop-word) with the question (the number is about what was asked, not about a neighbouring fact).
 
 Libraries have no such check (it is specific to grounding short numeric answers), hence
 this module.
@@ -23,11 +23,11 @@ from rag.prompt import split_sentences
 from rag.retrieve import Source
 from rag.terms import (
     NUMBER,
-    content_terms,
     numbers_in,
     quantities_in,
     spelled_to_digits,
     strip_citations,
+    topic_terms,
     word_stems,
 )
 
@@ -72,7 +72,7 @@ def _near_unit(tokens: list[str], index: int, unit: str) -> bool:
     text = " ".join(window)
     if unit in _CURRENCY:
         return bool(_CURRENCY_MARK.search(text))
-    return bool(word_stems(unit) & word_stems(text))
+    return bool(word_stems(unit) & word_stems(text.replace("-", " ")))  # "GPU-hours"
 
 
 def quantity_problem(
@@ -87,7 +87,7 @@ def quantity_problem(
     if not new_numbers:
         return None
     unit = asked_unit(question)
-    asked = content_terms(query or question)
+    asked = topic_terms(query or question)
     unit_found = on_topic = False
     for source in sources:
         for sentence in [source.title, *split_sentences(source.text)]:
@@ -95,7 +95,7 @@ def quantity_problem(
             hits = [i for i, t in enumerate(tokens) if _leading_number(t) in new_numbers]
             if not hits:
                 continue
-            on_topic = on_topic or bool(asked & content_terms(sentence))
+            on_topic = on_topic or bool(asked & topic_terms(sentence))
             unit_found = unit_found or any(_near_unit(tokens, i, unit) for i in hits if unit)
     if unit and not unit_found:
         return f"no source gives its number in {unit}"

@@ -51,6 +51,15 @@ def content_terms(text: str) -> set[str]:
     return set(_stemmer().stemWords(words)) - _generic_stems()
 
 
+def topic_terms(text: str) -> set[str]:
+    """Like :func:`content_terms`, keeping the generic words ("model", "language", "size"):
+    for telling what a sentence is about rather than what an answer adds."""
+    from llama_index.core.utils import globals_helper
+
+    words = [w for w in _WORD.findall(text.lower()) if w not in globals_helper.stopwords]
+    return set(_stemmer().stemWords([w for w in words if len(w) > 1]))
+
+
 def word_stems(text: str) -> set[str]:
     """Stemmed, lower-cased words, stop-words and generic words included ("languages")."""
     return set(_stemmer().stemWords(_WORD.findall(text.lower())))

@@ -103,3 +103,9 @@ def test_every_reference_answer_passes_the_quantity_check(papers) -> None:
         if problem:
             failed.append((q.id, problem))
     assert not failed
+
+
+def test_unit_inside_a_hyphenated_word_counts(papers) -> None:
+    potter = _source(papers, "Who's Harry Potter")
+    question = "How many GPU hours did pretraining Llama2-7b take?"
+    assert quantity_problem("It took 184K GPU-hours [1].", question, [potter]) is None
