@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from rag.prompt import REFUSAL
 from rag.quantities import quantity_problem
 from rag.retrieve import Source
-from rag.terms import NUMBER, content_terms, has_quantity, numbers_in, strip_citations
+from rag.terms import (
+    NUMBER,
+    content_terms,
+    has_quantity,
+    numbers_in,
+    spelled_to_digits,
+    strip_citations,
+)
 
 COVERAGE_WEIGHT = 0.25
 
@@ -86,7 +93,7 @@ def grounding(
     ``query``: the question as searched (condensed with the chat history), if different.
     """
     text = " ".join(f"{s.title} {s.text}" for s in sources)
-    answer = strip_citations(answer)
+    answer = spelled_to_digits(strip_citations(answer))  # "two hundred" is a number, not words
     source_numbers = numbers_in(text)
     new_numbers = numbers_in(answer) - numbers_in(question)
     missing_numbers = sorted(n for n in new_numbers if n not in source_numbers)

@@ -86,7 +86,7 @@ def test_spelled_out_right_number_is_grounded(papers) -> None:
     source = Source(1, malla.doc_id, malla.title, malla.text, 1.0, 0.8, None, "")
     question = "How many real-world Mallas were studied in the paper on malicious LLM services?"
     check = grounding("Two hundred and twelve Mallas were studied [1].", question, [source])
-    assert check.problem is None
+    assert check.problem is None and check.score == 1.0  # number words are not "new words"
 
 
 def test_every_reference_answer_passes_the_quantity_check(papers) -> None:
