@@ -62,8 +62,13 @@ def _latencies(fn, queries: list[str]) -> tuple[float, float]:
     return statistics.median(times), percentile(times, 95)
 
 
-def measure(size: int, server: str | None) -> dict:
-    """Build an index of ``size`` documents and measure it (runs in its own process)."""
+def measure(size: int, server: str | None, index_dir: Path | None = None) -> dict:
+    """Build an index of ``size`` documents and measure it (runs in its own process).
+
+    ``index_dir``: build there and keep it, instead of in a temporary folder. Ingest is
+    incremental, so a build that was stopped resumes where it stopped; the ingest rate then
+    counts only the documents this run embedded.
+    """
     from rag.chunking import chunk_papers, make_splitter
     from rag.documents import Paper
     from rag.embedding import embedder_tokenizer, load_embedder
@@ -73,7 +78,8 @@ def measure(size: int, server: str | None) -> dict:
     docs = make_documents(size)
     papers = [Paper(d["abstract"], d["title"], ["bench"]) for d in docs]
     with tempfile.TemporaryDirectory() as tmp:
-        overrides: dict = {"data_dir": Path(tmp), "collection": f"bench{size}"}
+        folder = index_dir / str(size) if index_dir else Path(tmp)
+        overrides: dict = {"data_dir": folder, "collection": f"bench{size}"}
         if server:
             host, _, port = server.partition(":")
             overrides.update(chroma_host=host, chroma_port=int(port or 8000))
@@ -90,9 +96,9 @@ def measure(size: int, server: str | None) -> dict:
         embed_rate = len(sample) / (time.perf_counter() - start)
 
         start = time.perf_counter()
-        report = ingest_papers(papers, settings, progress=False)
+        report = ingest_papers(papers, settings, progress=index_dir is not None)
         ingest_s = time.perf_counter() - start
-        disk = _du(Path(tmp))
+        disk = _du(folder)
 
         start_cmd = [sys.executable, "-m", "bench.scale", "--start-probe", json.dumps(
             {k: str(v) for k, v in overrides.items()})]  # fmt: skip
@@ -117,8 +123,9 @@ def measure(size: int, server: str | None) -> dict:
         fused = _latencies(retriever.search, queries)
     return {
         "docs": size,
-        "chunks": report.chunks,
-        "ingest_docs_per_s": size / ingest_s,
+        "chunks": retriever.store.count(),
+        "embedded_now": report.added + report.updated,
+        "ingest_docs_per_s": (report.added + report.updated) / ingest_s,
         "embed_docs_per_s": embed_rate,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "disk_mb": disk / 2**20,
@@ -137,11 +144,25 @@ def start_probe(overrides: dict) -> None:
     HybridRetriever(Settings.load(**overrides)).search("warm up")
 
 
+def _ingest_cell(row: dict) -> str:
+    if row["embedded_now"] == row["docs"]:
+        return f"{row['ingest_docs_per_s']:.1f}"
+    if row["embedded_now"] == 0:
+        return "(built earlier)"
+    return f"{row['ingest_docs_per_s']:.1f} (last {row['embedded_now']} docs)"
+
+
 def main() -> int:
     """Run each size in its own process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--server", help="HOST:PORT of a Chroma server (default: embedded)")
+    parser.add_argument(
+        "--index-dir",
+        type=Path,
+        help="keep each size's index in DIR/SIZE; a stopped build resumes there (default: "
+        "a temporary folder per size)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--start-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -149,13 +170,15 @@ def main() -> int:
         start_probe(json.loads(args.start_probe))
         return 0
     if args.one:
-        print(json.dumps(measure(args.one, args.server)))
+        print(json.dumps(measure(args.one, args.server, args.index_dir)))
         return 0
     rows = []
     for size in args.sizes:
         cmd = [sys.executable, "-m", "bench.scale", "--one", str(size)]
         cmd += ["--server", args.server] if args.server else []
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        cmd += ["--index-dir", str(args.index_dir)] if args.index_dir else []
+        # stderr passes through: a long build's progress bar stays visible.
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"done {size}", file=sys.stderr, flush=True)
     header = ("docs", "chunks", "ingest doc/s", "embed doc/s", "ratio", "peak MB", "disk MB",
@@ -164,7 +187,7 @@ def main() -> int:
     print("|" + "---|" * len(header))
     for r in rows:
         cells = [
-            r["docs"], r["chunks"], f"{r['ingest_docs_per_s']:.1f}", f"{r['embed_docs_per_s']:.1f}",
+            r["docs"], r["chunks"], _ingest_cell(r), f"{r['embed_docs_per_s']:.1f}",
             f"{r['ingest_docs_per_s'] / r['embed_docs_per_s']:.2f}", f"{r['peak_mb']:.0f}",
             f"{r['disk_mb']:.0f}", f"{r['start_s']:.1f}",
             *(f"{r[k][0]:.0f} / {r[k][1]:.0f}" for k in ("dense_ms", "bm25_ms", "fused_ms")),

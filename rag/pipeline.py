@@ -200,19 +200,16 @@ class Assistant:
             [sent for sent in split_sentences(s.text) if not is_instruction(sent)] for s in context
         ]
         flat = [sent for group in sentences for sent in group]
-        vectors = np.asarray(self.retriever.embed([query, *flat]))
+        vectors = np.asarray(self.retriever.embed_short([query, *flat]))
         qvec, svecs = vectors[0], vectors[1:]
-        keep = max(2, self.settings.context_sentences // len(context))
+        # Prefill time is time-to-first-token: the sentence budget is shared, the best
+        # source gets what does not divide evenly (4 over 3 sources: 2, 1, 1).
+        total = max(self.settings.context_sentences, len(context))
+        keeps = [total // len(context) + (i < total % len(context)) for i in range(len(context))]
         excerpts, offset = [], 0
-        for group in sentences:
-            excerpts.append(
-                select_sentences(
-                    group,
-                    svecs[offset : offset + len(group)],
-                    qvec,
-                    keep,
-                )
-            )
+        for group, keep in zip(sentences, keeps, strict=True):
+            vectors_of_group = svecs[offset : offset + len(group)]
+            excerpts.append(select_sentences(group, vectors_of_group, qvec, keep))
             offset += len(group)
         return format_sources(context, excerpts)
 

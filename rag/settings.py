@@ -69,7 +69,10 @@ class Settings(BaseModel):
         "its relevance is within this of the first's (one clear winner: less to misread).",
     )
     context_sentences: int = Field(
-        default=4, ge=1, description="Question-relevant sentences shown, shared by the sources."
+        default=4,
+        ge=1,
+        description="Question-relevant sentences shown, shared by the sources (at least one "
+        "each; the best source gets the remainder).",
     )
     max_new_tokens: int = Field(default=48, ge=8)
     condense_followups: bool = True

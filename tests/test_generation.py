@@ -84,3 +84,16 @@ def test_overlong_question_is_cut_with_a_note(assistant: Assistant) -> None:
     answer = assistant.ask(long[:10_000])
     assert len(answer.question) == assistant.settings.max_question_chars
     assert any("cut" in note for note in answer.notes)
+
+
+def test_model_reads_a_shared_sentence_budget_best_source_first(assistant: Assistant) -> None:
+    from rag.prompt import split_sentences
+
+    question = "Which papers propose benchmarks for evaluating Chinese LLMs?"
+    sources = assistant.search(question)[:3]
+    block = assistant._sources_block(question, sources)
+    bodies = [part.split("\n", 1)[1] for part in block.split("\n[") if "\n" in part]
+    counts = [len(split_sentences(body)) for body in bodies]
+    assert counts == [2, 1, 1], block  # context_sentences=4 over three sources
+    embedded = assistant.retriever.embed_short([question])[0]
+    assert embedded == pytest.approx(assistant.retriever.embed([question])[0], abs=1e-5)
