@@ -111,7 +111,8 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         retriever = HybridRetriever(settings)
         rng = random.Random(1)
         queries = [
-            " ".join(rng.sample(d["abstract"].split(), 8)) for d in rng.sample(docs, QUERIES)
+            " ".join(rng.sample(d["abstract"].split(), 8))
+            for d in rng.sample(docs, min(QUERIES, size))
         ]
         dense = _latencies(
             lambda q: retriever.store.query(
@@ -188,7 +189,8 @@ def main() -> int:
     for r in rows:
         cells = [
             r["docs"], r["chunks"], _ingest_cell(r), f"{r['embed_docs_per_s']:.1f}",
-            f"{r['ingest_docs_per_s'] / r['embed_docs_per_s']:.2f}", f"{r['peak_mb']:.0f}",
+            f"{r['ingest_docs_per_s'] / r['embed_docs_per_s']:.2f}" if r["embedded_now"] else "-",
+            f"{r['peak_mb']:.0f}",
             f"{r['disk_mb']:.0f}", f"{r['start_s']:.1f}",
             *(f"{r[k][0]:.0f} / {r[k][1]:.0f}" for k in ("dense_ms", "bm25_ms", "fused_ms")),
         ]  # fmt: skip
