@@ -20,11 +20,16 @@ _GENERIC = {
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def _english_stopwords() -> frozenset[str]:
     # NLTK's English list, shipped inside llama-index-core (no download).
     from llama_index.core.utils import globals_helper
 
-    return frozenset(globals_helper.stopwords) | _GENERIC
+    return frozenset(globals_helper.stopwords)
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return _english_stopwords() | _GENERIC
 
 
 @lru_cache(maxsize=1)
@@ -54,9 +59,8 @@ def content_terms(text: str) -> set[str]:
 def topic_terms(text: str) -> set[str]:
     """Like :func:`content_terms`, keeping the generic words ("model", "language", "size"):
     for telling what a sentence is about rather than what an answer adds."""
-    from llama_index.core.utils import globals_helper
-
-    words = [w for w in _WORD.findall(text.lower()) if w not in globals_helper.stopwords]
+    stop = _english_stopwords()
+    words = [w for w in _WORD.findall(text.lower()) if w not in stop]
     return set(_stemmer().stemWords([w for w in words if len(w) > 1]))
 
 
