@@ -52,7 +52,7 @@ def is_refusal(answer: str) -> bool:
 
 
 # "Is there work on X?" is answered by pointing at a paper, even in the question's words.
-_EXISTENCE_QUESTION = re.compile(r"^\s*(is|are) there\b|^\s*(does|do) any\b", re.IGNORECASE)
+EXISTENCE_QUESTION = re.compile(r"^\s*(is|are) there\b|^\s*(does|do) any\b", re.IGNORECASE)
 _QUANTITY_QUESTION = re.compile(
     r"^\s*(how (many|much|large|big|long|fast|old)|what (percentage|share|fraction|number)|"
     r"in (what|which) year|when\b|by how much)",
@@ -105,7 +105,7 @@ def grounding(
         score=score,
         missing_numbers=missing_numbers,
         missing_terms=sorted(new_terms - found),
-        adds_nothing=not new_terms and not new_numbers and not _EXISTENCE_QUESTION.search(question),
+        adds_nothing=not new_terms and not new_numbers and not EXISTENCE_QUESTION.search(question),
         lacks_number=bool(_QUANTITY_QUESTION.search(question))
         and not (new_numbers and has_quantity(answer)),
         off_quantity=quantity_problem(answer, question, sources, query),

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 
+from rag.abstain import EXISTENCE_QUESTION
 from rag.citations import Citation
 from rag.retrieve import Source
 
-_ASKS_FOR_PAPER = re.compile(
-    r"^\s*(?:(?:which|what)\s+(?:[\w-]+\s+)?(?:papers?|works?|study|studies|articles?|"
-    r"publications?|methods?|approach(?:es)?|benchmarks?|datasets?|frameworks?|surveys?)\b|"
-    r"(?:is|are)\s+there\b|(?:does|do)\s+any\b)",
+_WHICH_WORK = re.compile(
+    r"^\s*(?:which|what)\s+(?:[\w-]+\s+)?(?:papers?|works?|study|studies|articles?|"
+    r"publications?|methods?|approach(?:es)?|benchmarks?|datasets?|frameworks?|surveys?)\b",
     re.IGNORECASE,
 )
 # A word of a title that names the work: an acronym or coined name ("HFT", "GeDi", "CodeGen2").
@@ -27,7 +27,7 @@ _FIELD_ACRONYMS = {"ai", "gpt", "llm", "llms", "lm", "lms", "ml", "nlp", "qa"}
 
 def asks_for_paper(question: str) -> bool:
     """Is the question asking which paper (or work, method, benchmark ...) does something?"""
-    return bool(_ASKS_FOR_PAPER.search(question))
+    return bool(_WHICH_WORK.search(question) or EXISTENCE_QUESTION.search(question))
 
 
 def names_paper(answer: str, title: str) -> bool:
