@@ -105,16 +105,12 @@ class PaperStore:
         ``upsert``: that store's ``add`` silently keeps the old row when an id exists,
         which would leave a changed paper's old title and sources in place.
         """
-        from llama_index.core.vector_stores.utils import node_to_metadata_dict
-
         for start in range(0, len(nodes), PAGE):
             batch = nodes[start : start + PAGE]
             self.collection.upsert(
                 ids=[n.node_id for n in batch],
                 embeddings=[n.get_embedding() for n in batch],
-                metadatas=[
-                    node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in batch
-                ],
+                metadatas=[chunk_metadata(n) for n in batch],
                 documents=[n.get_content() for n in batch],
             )
 
@@ -187,6 +183,27 @@ class PaperStore:
                 strict=True,
             )
         ]
+
+
+def chunk_metadata(node) -> dict:
+    """The Chroma metadata of one chunk, with its paper's abstract stored once.
+
+    llama-index's ``node_to_metadata_dict`` writes the abstract three times per chunk: as a
+    flat field, inside the serialised node (``_node_content``) and inside that node's
+    source-document link. Chroma stores and indexes every metadata string, so at 100k
+    papers the copies were most of the index's size. The flat field is what we read; the
+    serialised node keeps everything else, so llama-index can still rebuild the node.
+    """
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+    meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+    content = json.loads(meta["_node_content"])
+    content["metadata"].pop("abstract", None)
+    for link in content.get("relationships", {}).values():
+        if isinstance(link, dict):  # one linked node; lists (children) carry no metadata here
+            link["metadata"] = {}
+    meta["_node_content"] = json.dumps(content)
+    return meta
 
 
 def _where(settings: Settings) -> str:

@@ -118,3 +118,20 @@ def test_new_chunk_settings_rechunk_every_paper(tmp_path: Path) -> None:
     stored = _stored(finer)
     assert all(p.chunking == "24/4" and p.n_chunks > 1 and p.complete for p in stored.values())
     assert PaperStore.open(finer).count() == sum(p.n_chunks for p in stored.values())
+
+
+def test_each_chunk_stores_its_abstract_once_and_stays_readable_by_llama_index(
+    corpus_settings: Settings,
+) -> None:
+    from llama_index.core.vector_stores.utils import metadata_dict_to_node
+
+    store = PaperStore.open(corpus_settings)
+    for chunk_id, meta, text in list(store.iter_rows(["metadatas", "documents"]))[:20]:
+        abstract = meta["abstract"]
+        stored = json.dumps(meta)
+        assert stored.count(json.dumps(abstract[-80:])[1:-1]) == 1, chunk_id  # not the title
+        node = metadata_dict_to_node(meta, text=text)
+        assert node.node_id == chunk_id
+        assert node.ref_doc_id == meta["doc_id"]
+        assert node.metadata["title"] == meta["title"]
+        assert node.get_content() in abstract
