@@ -6,8 +6,8 @@ For each size, in a fresh process and a fresh index (so memory peaks are per siz
 ingest throughput (docs/s) and peak memory, embedder-only throughput on a sample of the
 same chunks (and the ratio: how close ingest gets to the embedder's own speed), index size
 on disk, retrieval latency p50/p95 for dense, BM25 and fused search, and start-up time
-with the built index (opening it and loading BM25 + the embedder; the generator's own load
-is reported by `rag eval` as model_load_s). Prints one table.
+with the built index (what `rag-ui` does before serving, but for the generator's load,
+which `rag eval` reports as model_load_s). Prints one table.
 
 Documents are synthetic but abstract-like: sentences of the shipped corpus recombined,
 with made-up method names and numbers, so every document is unique and of realistic length.
@@ -138,11 +138,22 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
 
 
 def start_probe(overrides: dict) -> None:
-    """What an app does at start before it can answer: open the index, load BM25 + embedder."""
-    from rag.retrieve import HybridRetriever
-    from rag.settings import Settings
+    """What `rag-ui` does at start, but for loading the generator and opening the port.
 
-    HybridRetriever(Settings.load(**overrides)).search("warm up")
+    Check the index exists, open Chroma, load BM25 and the embedder, build the Gradio app
+    (which counts the papers), answer one search. The generator's load does not depend on
+    the index; `rag eval` reports it (model_load_s).
+    """
+    from rag.ingest import ensure_index
+    from rag.pipeline import Assistant
+    from rag.settings import Settings
+    from ui.app import build_app
+
+    settings = Settings.load(**overrides)
+    ensure_index(settings, progress=False)
+    assistant = Assistant(settings)
+    build_app(assistant)
+    assistant.search("warm up")
 
 
 def _ingest_cell(row: dict) -> str:

@@ -98,6 +98,14 @@ class PaperStore:
         """Number of chunks stored."""
         return self.collection.count()
 
+    def count_papers(self) -> int:
+        """Number of papers stored: their first chunks, counted by id alone.
+
+        An app shows this at start; reading every chunk's metadata for it (as
+        ``stored_papers`` must) took a pass over the whole index.
+        """
+        return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
+
     def upsert_nodes(self, nodes: list) -> None:
         """Write embedded llama-index nodes, replacing any stored under the same ids.
 

@@ -46,8 +46,8 @@ def build_app(assistant: Assistant):
     import gradio as gr
 
     settings = assistant.settings
-    # Counted once (a pass over the index); uploads report the new total themselves.
-    index = {"papers": len(assistant.retriever.store.stored_papers())}
+    # Counted once; uploads report the new total themselves.
+    index = {"papers": assistant.retriever.store.count_papers()}
 
     def respond(question: str, chat: list, session: dict, top_k: int, sources_only: bool):
         question = (question or "").strip()
