@@ -68,7 +68,8 @@ def test_ingest_and_search_against_the_server(chroma_port: int, tmp_path: Path) 
 
     again = ingest_papers(papers, settings, files=[CORPUS_FILE], progress=False)
     assert (again.added, again.updated, again.unchanged) == (0, 0, len(papers))
-    assert len(PaperStore.open(settings).stored_papers()) == len(papers)
+    store = PaperStore.open(settings)
+    assert len(store.stored_papers()) == store.count_papers() == len(papers)
 
     target = papers[3]
     sources = HybridRetriever(settings).search(target.text[:200])
