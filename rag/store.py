@@ -198,9 +198,10 @@ def chunk_metadata(node) -> dict:
 
     llama-index's ``node_to_metadata_dict`` writes the abstract three times per chunk: as a
     flat field, inside the serialised node (``_node_content``) and inside that node's
-    source-document link. Chroma stores and indexes every metadata string, so at 100k
-    papers the copies were most of the index's size. The flat field is what we read; the
-    serialised node keeps everything else, so llama-index can still rebuild the node.
+    source-document link. Chroma stores every metadata string twice (table and index) and
+    queues it once more, so the extra copies were about a fifth of the index on disk
+    (bench/README.md). The flat field is what we read; the serialised node keeps the rest,
+    so llama-index can still rebuild the node.
     """
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
@@ -208,7 +209,7 @@ def chunk_metadata(node) -> dict:
     content = json.loads(meta["_node_content"])
     content["metadata"].pop("abstract", None)
     for link in content.get("relationships", {}).values():
-        if isinstance(link, dict):  # one linked node; lists (children) carry no metadata here
+        if isinstance(link, dict):  # a single link; chunks have no child lists
             link["metadata"] = {}
     meta["_node_content"] = json.dumps(content)
     return meta
