@@ -136,3 +136,17 @@ def test_each_chunk_stores_its_abstract_once_and_stays_readable_by_llama_index(
         assert node.ref_doc_id == meta["doc_id"]
         assert node.metadata["title"] == meta["title"]
         assert node.get_content() in abstract
+
+
+def test_query_asking_for_more_chunks_than_stored_returns_them_all(tmp_path: Path) -> None:
+    from rag.retrieve import HybridRetriever
+
+    settings = make_settings(tmp_path / "index")
+    _ingest(settings, _write(tmp_path / "mine.jsonl", PAPERS))
+    retriever = HybridRetriever(settings)
+    stored = retriever.store.count()
+    assert stored < settings.candidate_k
+    hits = retriever.store.query(retriever.embedder.get_query_embedding("sparse attention"), 50)
+    assert len(hits) == stored
+    assert all(-1.0 <= cosine <= 1.0 for _, cosine, _, _ in hits)
+    assert len(retriever.search("sparse attention", top_k=10)) == len(PAPERS)
