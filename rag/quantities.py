@@ -22,7 +22,7 @@ import re
 from rag.prompt import split_sentences
 from rag.retrieve import Source
 from rag.terms import (
-    NUMBER,
+    leading_number,
     numbers_in,
     quantities_in,
     spelled_to_digits,
@@ -62,11 +62,6 @@ def asked_unit(question: str) -> str | None:
     return found.group(1).split()[-1].lower()
 
 
-def _leading_number(token: str) -> str | None:
-    match = NUMBER.match(token)
-    return match.group(0).replace(",", "") if match else None
-
-
 def _near_unit(tokens: list[str], index: int, unit: str) -> bool:
     window = tokens[max(0, index - UNIT_WINDOW_BEFORE) : index + UNIT_WINDOW_AFTER + 1]
     text = " ".join(window)
@@ -92,7 +87,7 @@ def quantity_problem(
     for source in sources:
         for sentence in [source.title, *split_sentences(source.text)]:
             tokens = _TOKEN.findall(spelled_to_digits(sentence))
-            hits = [i for i, t in enumerate(tokens) if _leading_number(t) in new_numbers]
+            hits = [i for i, t in enumerate(tokens) if leading_number(t) in new_numbers]
             if not hits:
                 continue
             on_topic = on_topic or bool(asked & topic_terms(sentence))

@@ -133,5 +133,10 @@ def numbers_in(text: str) -> set[str]:
 
 def quantities_in(text: str) -> set[str]:
     """Like :func:`numbers_in`, but only stand-alone quantities: "34B", "four", not "Llama2-7b"."""
-    found = _QUANTITY.findall(spelled_to_digits(text))
-    return {NUMBER.match(q).group(0).replace(",", "") for q in found}
+    return {leading_number(q) for q in _QUANTITY.findall(spelled_to_digits(text))}
+
+
+def leading_number(token: str) -> str | None:
+    """The number a token starts with, without thousands separators: "34B" -> "34"."""
+    match = NUMBER.match(token)
+    return match.group(0).replace(",", "") if match else None
