@@ -148,15 +148,10 @@ def start_probe(overrides: dict) -> None:
     (which counts the papers), answer one search. The generator's load does not depend on
     the index; `rag eval` reports it (model_load_s).
     """
-    from rag.ingest import ensure_index
-    from rag.pipeline import Assistant
     from rag.settings import Settings
-    from ui.app import build_app
+    from ui.app import prepare_app
 
-    settings = Settings.load(**overrides)
-    ensure_index(settings, progress=False)
-    assistant = Assistant(settings)
-    build_app(assistant)
+    assistant, _ = prepare_app(Settings.load(**overrides), load_generator=False)
     assistant.search("warm up")
 
 

@@ -208,6 +208,21 @@ def _check_bind(host: str, auth: str | None) -> tuple[str, str] | None:
     return None
 
 
+def prepare_app(settings: Settings, load_generator: bool = True):
+    """Everything the UI does before it serves: index the corpus on a first start, open
+    the index, load the generator (unless told not to), build the app (not launched).
+
+    Returns (assistant, app). ``bench/scale.py`` times this without the generator."""
+    report = ensure_index(settings)
+    if report is not None:
+        print("first start: indexed the shipped corpus; " + report.summary(), flush=True)
+    assistant = Assistant(settings)
+    if load_generator:
+        print(f"loading the generator ({settings.generator})…", flush=True)
+        assistant.warm_up()
+    return assistant, build_app(assistant)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the index if there is none, load the model, serve the UI on 127.0.0.1."""
     parser = argparse.ArgumentParser(prog="rag-ui", description=__doc__)
@@ -221,16 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load(ui_host=args.host, ui_port=args.port, ui_auth=args.auth,
                                  generator=args.generator, data_dir=args.data_dir)  # fmt: skip
         auth = _check_bind(settings.ui_host, settings.ui_auth)
-        report = ensure_index(settings)
-        if report is not None:
-            print("first start: indexed the shipped corpus; " + report.summary(), flush=True)
-        assistant = Assistant(settings)
-        print(f"loading the generator ({settings.generator})…", flush=True)
-        assistant.warm_up()
+        _, app = prepare_app(settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app = build_app(assistant)
     app.queue(max_size=64).launch(
         server_name=settings.ui_host,
         server_port=settings.ui_port,
