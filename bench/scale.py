@@ -5,9 +5,10 @@
 For each size, in a fresh process and a fresh index (so memory peaks are per size):
 ingest throughput (docs/s) and peak memory, embedder-only throughput on a sample of the
 same chunks (and the ratio: how close ingest gets to the embedder's own speed), index size
-on disk, retrieval latency p50/p95 for dense, BM25 and fused search, and start-up time
+on disk, retrieval latency p50/p95 for dense, BM25 and fused search, start-up time
 with the built index (what `rag-ui` does before serving, but for the generator's load,
-which `rag eval` reports as model_load_s). Prints one table.
+which `rag eval` reports as model_load_s), and how long the UI's upload of a one-abstract
+file takes on that index (the upload is then undone). Prints one table.
 
 Documents are synthetic but abstract-like: sentences of the shipped corpus recombined,
 with made-up method names and numbers, so every document is unique and of realistic length.
@@ -61,6 +62,31 @@ def _latencies(fn, queries: list[str]) -> tuple[float, float]:
         fn(q)
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times), percentile(times, 95)
+
+
+def time_upload(settings, retriever, folder: Path, size: int) -> float:
+    """Seconds the UI's upload of a one-abstract file takes on this index; then undo it.
+
+    What the upload button runs: ``add_file`` (parse, keep the file, incremental ingest,
+    which reads every stored paper's metadata and rebuilds BM25) and the retriever's
+    refresh. The undo ingests the kept file as holding nothing, which removes its paper.
+    """
+    from rag.ingest import ingest_papers
+    from rag.uploads import add_file
+
+    path = folder / "bench-upload.jsonl"
+    path.write_text(json.dumps(make_documents(1, seed=size + 1)[0]) + "\n")
+    start = time.perf_counter()
+    report = add_file(path, path.name, settings)
+    retriever.refresh()
+    elapsed = time.perf_counter() - start
+    if report.added != 1:
+        raise RuntimeError(f"upload probe added {report.added} papers, expected 1")
+    kept = settings.data_dir / "uploads" / path.name
+    ingest_papers([], settings, files=[kept], progress=False)
+    kept.unlink()
+    retriever.refresh()
+    return elapsed
 
 
 def measure(size: int, server: str | None, index_dir: Path | None = None) -> dict:
@@ -126,6 +152,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         )
         keyword = _latencies(lambda q: retriever.keyword.retrieve(q), queries)
         fused = _latencies(retriever.search, queries)
+        upload_s = time_upload(settings, retriever, Path(tmp), size)
     return {
         "docs": size,
         "chunks": retriever.store.count(),
@@ -138,6 +165,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         "dense_ms": dense,
         "bm25_ms": keyword,
         "fused_ms": fused,
+        "upload_s": upload_s,
     }
 
 
@@ -193,7 +221,8 @@ def main() -> int:
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"done {size}", file=sys.stderr, flush=True)
     header = ("docs", "chunks", "ingest doc/s", "embed doc/s", "ratio", "peak MB", "disk MB",
-              "start s", "dense p50/p95 ms", "BM25 p50/p95 ms", "fused p50/p95 ms")  # fmt: skip
+              "start s", "dense p50/p95 ms", "BM25 p50/p95 ms", "fused p50/p95 ms",
+              "upload s")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in rows:
@@ -203,6 +232,7 @@ def main() -> int:
             f"{r['peak_mb']:.0f}",
             f"{r['disk_mb']:.0f}", f"{r['start_s']:.1f}",
             *(f"{r[k][0]:.0f} / {r[k][1]:.0f}" for k in ("dense_ms", "bm25_ms", "fused_ms")),
+            f"{r['upload_s']:.1f}",
         ]  # fmt: skip
         print("| " + " | ".join(map(str, cells)) + " |")
     return 0
