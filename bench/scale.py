@@ -6,9 +6,9 @@ For each size, in a fresh process and a fresh index (so memory peaks are per siz
 ingest throughput (docs/s) and peak memory, embedder-only throughput on a sample of the
 same chunks (and the ratio: how close ingest gets to the embedder's own speed), index size
 on disk, retrieval latency p50/p95 for dense, BM25 and fused search, start-up time
-with the built index (what `rag-ui` does before serving, but for the generator's load,
-which `rag eval` reports as model_load_s), and how long the UI's upload of a one-abstract
-file takes on that index (the upload is then undone). Prints one table.
+and peak memory of the app with the built index (what `rag-ui` does before serving, but
+for the generator's load, which `rag eval` reports as model_load_s), and how long the
+UI's upload of a one-abstract file takes on that index (then undone). Prints one table.
 
 Documents are synthetic but abstract-like: sentences of the shipped corpus recombined,
 with made-up method names and numbers, so every document is unique and of realistic length.
@@ -135,6 +135,8 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
             subprocess.run(start_cmd, check=True)
             starts.append(time.perf_counter() - started)
         start_s = statistics.median(starts)
+        # The probes are this process's only children: their largest peak is the app's.
+        app_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
         from rag.retrieve import HybridRetriever
 
@@ -162,6 +164,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "disk_mb": disk / 2**20,
         "start_s": start_s,
+        "app_mb": app_mb,
         "dense_ms": dense,
         "bm25_ms": keyword,
         "fused_ms": fused,
@@ -221,7 +224,7 @@ def main() -> int:
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"done {size}", file=sys.stderr, flush=True)
     header = ("docs", "chunks", "ingest doc/s", "embed doc/s", "ratio", "peak MB", "disk MB",
-              "start s", "dense p50/p95 ms", "BM25 p50/p95 ms", "fused p50/p95 ms",
+              "start s", "app MB", "dense p50/p95 ms", "BM25 p50/p95 ms", "fused p50/p95 ms",
               "upload s")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -230,7 +233,7 @@ def main() -> int:
             r["docs"], r["chunks"], _ingest_cell(r), f"{r['embed_docs_per_s']:.1f}",
             f"{r['ingest_docs_per_s'] / r['embed_docs_per_s']:.2f}" if r["embedded_now"] else "-",
             f"{r['peak_mb']:.0f}",
-            f"{r['disk_mb']:.0f}", f"{r['start_s']:.1f}",
+            f"{r['disk_mb']:.0f}", f"{r['start_s']:.1f}", f"{r['app_mb']:.0f}",
             *(f"{r[k][0]:.0f} / {r[k][1]:.0f}" for k in ("dense_ms", "bm25_ms", "fused_ms")),
             f"{r['upload_s']:.1f}",
         ]  # fmt: skip
