@@ -131,9 +131,11 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
             {k: str(v) for k, v in overrides.items()})]  # fmt: skip
         starts = []
         for _ in range(STARTS):
-            started = time.perf_counter()
-            subprocess.run(start_cmd, check=True)
-            starts.append(time.perf_counter() - started)
+            # Until the probe is ready, not until it exits: tearing down torch and Chroma
+            # takes seconds that a serving app never spends.
+            started = time.time()
+            out = subprocess.run(start_cmd, check=True, stdout=subprocess.PIPE, text=True)
+            starts.append(float(out.stdout.strip().splitlines()[-1]) - started)
         start_s = statistics.median(starts)
         # The probes are this process's only children: their largest peak is the app's.
         app_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -173,7 +175,8 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
 
 
 def start_probe(overrides: dict) -> None:
-    """What `rag-ui` does at start, but for loading the generator and opening the port.
+    """What `rag-ui` does at start, but for loading the generator and opening the port;
+    prints the time it is ready.
 
     Check the index exists, open Chroma, load BM25 and the embedder, build the Gradio app
     (which counts the papers), answer one search. The generator's load does not depend on
@@ -184,6 +187,7 @@ def start_probe(overrides: dict) -> None:
 
     assistant, _ = prepare_app(Settings.load(**overrides), load_generator=False)
     assistant.search("warm up")
+    print(time.time(), flush=True)  # the wall-clock moment it is ready, for the parent
 
 
 def _ingest_cell(row: dict) -> str:
