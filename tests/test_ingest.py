@@ -10,6 +10,7 @@ import pytest
 from rag.errors import RagError
 from rag.ingest import ingest_papers
 from rag.loaders import expand_paths, load_papers
+from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 from rag.store import PaperStore
 
@@ -43,7 +44,9 @@ def _stored(settings: Settings) -> dict:
 def test_corpus_index_holds_79_papers_without_duplicate_chunks(corpus_settings: Settings) -> None:
     store = PaperStore.open(corpus_settings)
     papers = store.stored_papers()
-    assert len(papers) == 79 == store.count_papers()
+    assert (
+        len(papers) == 79 == store.count_papers() == HybridRetriever(corpus_settings).count_papers()
+    )
     assert store.count() > 79  # some papers have several chunks; they count once
     ids = [cid for p in papers.values() for cid in p.chunk_ids]
     assert len(ids) == len(set(ids)) == store.count()
@@ -65,6 +68,8 @@ def test_rerun_is_incremental_and_sync_replaces_and_removes(tmp_path: Path) -> N
     assert (third.added, third.updated, third.unchanged, third.removed) == (0, 1, 2, 1)
     stored = _stored(settings)
     assert len(stored) == 3 == PaperStore.open(settings).count_papers()
+    for hybrid in (True, False):  # counted from the BM25 corpus, and from Chroma
+        assert HybridRetriever(settings.model_copy(update={"hybrid": hybrid})).count_papers() == 3
     assert sorted(p.title for p in stored.values()) == ["Paper 1", "Paper 2", "Renamed paper"]
     assert PaperStore.open(settings).count() == sum(p.n_chunks for p in stored.values())
 

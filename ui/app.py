@@ -47,7 +47,7 @@ def build_app(assistant: Assistant):
 
     settings = assistant.settings
     # Counted once; uploads report the new total themselves.
-    index = {"papers": assistant.retriever.store.count_papers()}
+    index = {"papers": assistant.retriever.count_papers()}
 
     def respond(question: str, chat: list, session: dict, top_k: int, sources_only: bool):
         question = (question or "").strip()
