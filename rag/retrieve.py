@@ -77,7 +77,7 @@ class HybridRetriever:
 
         Counted from the loaded BM25 corpus when there is one: it holds every chunk's id
         as of the last load, in memory. Chroma counts by a filtered read of the whole
-        collection, 1.2 s of an app's start at 100k papers.
+        collection: about 1 s of an app's start at 100k papers.
         """
         if self.keyword is None:
             return self.store.count_papers()

@@ -101,8 +101,8 @@ class PaperStore:
     def count_papers(self) -> int:
         """Number of papers stored: their first chunks, counted by id alone.
 
-        An app shows this at start; reading every chunk's metadata for it (as
-        ``stored_papers`` must) took a pass over the whole index.
+        Cheaper than ``len(stored_papers())``, which reads every chunk's metadata. An app
+        with BM25 loaded counts from that instead (``HybridRetriever.count_papers``).
         """
         return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
 
