@@ -72,7 +72,7 @@ def time_upload(settings, retriever, folder: Path, size: int) -> float:
     refresh. The undo ingests the kept file as holding nothing, which removes its paper.
     """
     from rag.ingest import ingest_papers
-    from rag.uploads import add_file
+    from rag.uploads import add_file, kept_path
 
     path = folder / "bench-upload.jsonl"
     path.write_text(json.dumps(make_documents(1, seed=size + 1)[0]) + "\n")
@@ -82,7 +82,7 @@ def time_upload(settings, retriever, folder: Path, size: int) -> float:
     elapsed = time.perf_counter() - start
     if report.added != 1:
         raise RuntimeError(f"upload probe added {report.added} papers, expected 1")
-    kept = settings.data_dir / "uploads" / path.name
+    kept = kept_path(path.name, settings)
     ingest_papers([], settings, files=[kept], progress=False)
     kept.unlink()
     retriever.refresh()

@@ -29,6 +29,11 @@ def safe_name(name: str) -> str:
     return stem + suffix
 
 
+def kept_path(original_name: str, settings: Settings) -> Path:
+    """Where an upload of that name is kept (and re-read by a later ingest)."""
+    return settings.data_dir / "uploads" / safe_name(original_name)
+
+
 def add_file(
     path: Path,
     original_name: str,
@@ -40,8 +45,8 @@ def add_file(
 
     With ``skip_bad``, bad records are left out and listed in the report's notes.
     """
-    name = safe_name(original_name)
-    suffix = Path(name).suffix
+    target = kept_path(original_name, settings)
+    name, suffix = target.name, target.suffix
     if suffix not in SUPPORTED_SUFFIXES:
         raise RagError(
             f"{original_name}: unsupported file type '{suffix or '(none)'}'; "
@@ -53,9 +58,8 @@ def add_file(
             f"{original_name} is {size_mb:.0f} MB, over the {settings.max_upload_mb} MB upload "
             "limit; split it, or index it with `rag ingest FILE`"
         )
-    folder = settings.data_dir / "uploads"
+    folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
     tmp = folder / f".partial-{name}"  # keeps the suffix: it picks the parser
     tmp_name = str(tmp.resolve())  # how the parser names the file in sources and errors
     shutil.copyfile(path, tmp)
