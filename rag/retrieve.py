@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from rag.chunking import is_first_chunk
 from rag.embedding import load_embedder
 from rag.keyword import load_keyword_index
 from rag.settings import Settings
@@ -75,13 +74,13 @@ class HybridRetriever:
     def count_papers(self) -> int:
         """Number of papers indexed.
 
-        Counted from the loaded BM25 corpus when there is one: it holds every chunk's id
-        as of the last load, in memory. Chroma counts by a filtered read of the whole
-        collection: about 1 s of an app's start at 100k papers.
+        Read from the keyword index's manifest when there is one (written when it was
+        built, which every ingest does): Chroma counts by a filtered read of the whole
+        collection, about 1 s of an app's start at 100k papers.
         """
         if self.keyword is None:
             return self.store.count_papers()
-        return sum(1 for entry in self.keyword.corpus if is_first_chunk(entry["node_id"]))
+        return self.keyword.papers
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed passages with the same model the index uses."""

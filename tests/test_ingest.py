@@ -155,3 +155,26 @@ def test_query_asking_for_more_chunks_than_stored_returns_them_all(tmp_path: Pat
     assert len(hits) == stored
     assert all(-1.0 <= cosine <= 1.0 for _, cosine, _, _ in hits)
     assert len(retriever.search("sparse attention", top_k=10)) == len(PAPERS)
+
+
+def test_keyword_index_is_loaded_as_built_and_an_old_manifest_is_rebuilt(tmp_path: Path) -> None:
+    from rag.keyword import MANIFEST
+
+    settings = make_settings(tmp_path / "index")
+    _ingest(settings, _write(tmp_path / "mine.jsonl", PAPERS))
+    manifest = settings.keyword_dir / MANIFEST
+    built = json.loads(manifest.read_text())
+    assert built["papers"] == len(PAPERS) and built["chunks"] == PaperStore.open(settings).count()
+    saved = {p.name: p.stat().st_mtime_ns for p in settings.keyword_dir.iterdir()}
+
+    retriever = HybridRetriever(settings)
+    assert {p.name: p.stat().st_mtime_ns for p in settings.keyword_dir.iterdir()} == saved
+    assert retriever.count_papers() == len(PAPERS)
+    stored_ids = {cid for p in _stored(settings).values() for cid in p.chunk_ids}
+    hits = retriever.keyword.retrieve("block-sparse attention perplexity")
+    assert hits and {hit.node.node_id for hit in hits} <= stored_ids
+
+    # A manifest from before paper counts were kept: rebuilt, and counted, on load.
+    manifest.write_text(json.dumps({"chunks": built["chunks"]}))
+    assert HybridRetriever(settings).count_papers() == len(PAPERS)
+    assert json.loads(manifest.read_text()) == built
