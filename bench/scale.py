@@ -129,15 +129,15 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
 
         start_cmd = [sys.executable, "-m", "bench.scale", "--start-probe", json.dumps(
             {k: str(v) for k, v in overrides.items()})]  # fmt: skip
-        starts = []
+        starts, app_mb = [], 0.0
         for _ in range(STARTS):
             # Until the probe is ready, not until it exits: tearing down torch and Chroma
             # takes seconds that a serving app never spends.
             started = time.time()
             out = subprocess.run(start_cmd, check=True, stdout=subprocess.PIPE, text=True)
-            starts.append(float(out.stdout.strip().splitlines()[-1]) - started)
-        # The probes are this process's only children: their largest peak is the app's.
-        app_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            ready, peak = map(float, out.stdout.strip().splitlines()[-1].split())
+            starts.append(ready - started)
+            app_mb = max(app_mb, peak)
 
         from rag.retrieve import HybridRetriever
 
@@ -162,7 +162,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         "embedded_now": report.added + report.updated,
         "ingest_docs_per_s": (report.added + report.updated) / ingest_s,
         "embed_docs_per_s": embed_rate,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb(),
         "disk_mb": disk / 2**20,
         "start_s": statistics.median(starts),
         "start_max_s": max(starts),
@@ -187,7 +187,21 @@ def start_probe(overrides: dict) -> None:
 
     assistant, _ = prepare_app(Settings.load(**overrides), load_generator=False)
     assistant.search("warm up")
-    print(time.time(), flush=True)  # the wall-clock moment it is ready, for the parent
+    # For the parent: the wall-clock moment it is ready, and its peak memory.
+    print(time.time(), peak_mb(), flush=True)
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    From /proc rather than getrusage: a child started by ``subprocess`` (vfork, then exec)
+    inherits its parent's peak in ru_maxrss, so a probe started by a 3 GB ingest process
+    reported 3 GB whatever it used itself.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _ingest_cell(row: dict) -> str:
