@@ -242,8 +242,8 @@ def main() -> int:
         rows.append(json.loads(out.strip().splitlines()[-1]))
         print(f"done {size}", file=sys.stderr, flush=True)
     header = ("docs", "chunks", "ingest doc/s", "embed doc/s", "ratio", "peak MB", "disk MB",
-              "start s (max)", "app MB", "dense p50/p95 ms", "BM25 p50/p95 ms", "fused p50/p95 ms",
-              "upload s")  # fmt: skip
+              "start s median (max)", "app MB", "dense p50/p95 ms", "BM25 p50/p95 ms",
+              "fused p50/p95 ms", "upload s")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in rows:
