@@ -33,11 +33,6 @@ def chunk_id(doc_id: str, index: int) -> str:
     return f"{doc_id}:{index}"
 
 
-def is_first_chunk(chunk: str) -> bool:
-    """Whether a :func:`chunk_id` names a paper's first chunk (one per paper)."""
-    return chunk.endswith(":0")
-
-
 def make_splitter(
     chunk_size: int, chunk_overlap: int, tokenizer: Callable[[str], list]
 ) -> SentenceSplitter:

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.chunking import is_first_chunk, keyword_node
+from rag.chunking import keyword_node
 from rag.store import PaperStore
 
 MANIFEST = "rag_manifest.json"
@@ -40,11 +40,10 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordI
     import Stemmer
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    nodes = [
-        keyword_node(chunk_id, meta["title"], text)
-        for chunk_id, meta, text in store.iter_rows(["metadatas", "documents"])
-    ]
-    papers = sum(1 for node in nodes if is_first_chunk(node.node_id))
+    nodes, papers = [], 0
+    for chunk_id, meta, text in store.iter_rows(["metadatas", "documents"]):
+        nodes.append(keyword_node(chunk_id, meta["title"], text))
+        papers += meta["chunk"] == 0  # a paper's first chunk, as PaperStore.count_papers counts
     retriever = BM25Retriever(
         nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="en", similarity_top_k=top_k
     )

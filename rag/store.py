@@ -102,7 +102,7 @@ class PaperStore:
         """Number of papers stored: their first chunks, counted by id alone.
 
         Cheaper than ``len(stored_papers())``, which reads every chunk's metadata. An app
-        with BM25 loaded counts from that instead (``HybridRetriever.count_papers``).
+        with BM25 loaded reads the count saved with it (``HybridRetriever.count_papers``).
         """
         return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
 

@@ -68,7 +68,7 @@ def test_rerun_is_incremental_and_sync_replaces_and_removes(tmp_path: Path) -> N
     assert (third.added, third.updated, third.unchanged, third.removed) == (0, 1, 2, 1)
     stored = _stored(settings)
     assert len(stored) == 3 == PaperStore.open(settings).count_papers()
-    for hybrid in (True, False):  # counted from the BM25 corpus, and from Chroma
+    for hybrid in (True, False):  # the count saved with BM25, and Chroma's
         assert HybridRetriever(settings.model_copy(update={"hybrid": hybrid})).count_papers() == 3
     assert sorted(p.title for p in stored.values()) == ["Paper 1", "Paper 2", "Renamed paper"]
     assert PaperStore.open(settings).count() == sum(p.n_chunks for p in stored.values())
