@@ -49,6 +49,9 @@ class Answer:
     invalid_citations: list[int] = field(default_factory=list)
     abstain_reason: str | None = None
     draft: str = ""  # the model's raw reply, kept when the answer was withheld
+    # The model-written part of ``answer`` (its markers checked): ``answer`` may add text by
+    # rule after it (a cited paper's title), which an evaluation must not credit to the model.
+    model_answer: str = ""
     notes: list[str] = field(default_factory=list)
     signals: dict[str, float | None] = field(default_factory=dict)  # what abstention looked at
     timings: dict[str, float] = field(default_factory=dict)
@@ -65,6 +68,7 @@ class Answer:
             "sources": [s.to_dict() for s in self.sources],
             "query": self.query,
             "draft": self.draft,
+            "model_answer": self.model_answer,
             "notes": self.notes,
             "signals": {k: v if v is None else round(v, 4) for k, v in self.signals.items()},
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
@@ -244,6 +248,7 @@ class Assistant:
         if problem:
             self._abstain(answer, f"the draft answer was withheld: {problem}")
             return
+        answer.model_answer = checked.text
         answer.answer = name_cited_papers(checked.text, question, checked.citations, context)
         answer.citations = checked.citations
 

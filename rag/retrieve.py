@@ -93,21 +93,30 @@ class HybridRetriever:
         model = self.embedder._model  # the sentence-transformers model inside llama-index's
         return model.encode(texts, batch_size=8, normalize_embeddings=True).tolist()
 
-    def search(self, question: str, top_k: int | None = None) -> list[Source]:
-        """The ``top_k`` best papers for ``question``."""
+    def search(self, question: str, top_k: int | None = None, mode: str = "hybrid") -> list[Source]:
+        """The ``top_k`` best papers for ``question``.
+
+        ``mode``: "hybrid" (both rankings fused, or dense alone when the settings turn BM25
+        off), "dense" or "keyword" alone (benchmarks compare the three on one index).
+        """
+        if mode not in ("hybrid", "dense", "keyword"):
+            raise ValueError(f"unknown retrieval mode {mode!r}")
         top_k = top_k or self.settings.top_k
         rrf_k = self.settings.rrf_k
         candidates: dict[str, _Candidate] = {}
 
-        query_vector = self.embedder.get_query_embedding(question)
-        for rank, (cid, cosine, meta, text) in enumerate(
-            self.store.query(query_vector, self.settings.candidate_k)
-        ):
-            cand = candidates.setdefault(cid, _Candidate())
-            cand.meta, cand.text, cand.dense = meta, text, cosine
-            cand.fused += 1.0 / (rrf_k + rank + 1)
+        if mode != "keyword":
+            query_vector = self.embedder.get_query_embedding(question)
+            for rank, (cid, cosine, meta, text) in enumerate(
+                self.store.query(query_vector, self.settings.candidate_k)
+            ):
+                cand = candidates.setdefault(cid, _Candidate())
+                cand.meta, cand.text, cand.dense = meta, text, cosine
+                cand.fused += 1.0 / (rrf_k + rank + 1)
 
-        keyword = self.keyword
+        keyword = self.keyword if mode != "dense" else None
+        if mode == "keyword" and keyword is None:
+            raise ValueError("keyword-only search needs the BM25 index (hybrid=true)")
         if keyword is not None:
             for rank, hit in enumerate(self._keyword_hits(keyword, question)):
                 cand = candidates.setdefault(hit.node.node_id, _Candidate())
