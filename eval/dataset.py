@@ -1,8 +1,12 @@
-"""The evaluation question format (JSONL) and its gold-paper resolution.
+"""The evaluation question format (JSONL), its validation, and gold-paper resolution.
 
-Each line: ``{"id", "type", "question", "history"?, "answerable", "gold", "reference", "facts"}``.
-``gold`` lists papers by doc id, title prefix or abstract prefix (case/space-insensitive),
-so people can write questions by hand without looking up ids.
+Each line: ``{"id", "type", "question", "history"?, "answerable", "gold", "reference",
+"facts", "label"?, "min_papers"?}`` (eval/README.md). ``gold`` lists papers by doc id,
+title prefix or abstract prefix (case/space-insensitive), so people can write questions by
+hand without looking up ids. A malformed line is a one-line error naming file and line.
+
+The project's own set is split in two files: ``dev`` (tune, calibrate, write unit tests
+from) and ``test`` (report only; never read while changing the product).
 """
 
 from __future__ import annotations
@@ -14,7 +18,19 @@ from rag.documents import Paper, normalise_text
 from rag.errors import RagError
 from rag.loaders import iter_jsonl, read_text
 
-DEFAULT_QUESTIONS = Path(__file__).parent / "questions.jsonl"
+QUESTIONS_DIR = Path(__file__).parent / "questions"
+SPLITS = ("dev", "test")
+DEFAULT_QUESTIONS = QUESTIONS_DIR / "dev.jsonl"
+
+# Kinds whose answer is in the abstracts; the rest should be declined.
+ANSWERABLE_KINDS = (
+    "fact", "acronym", "yesno", "paraphrase", "multi", "comparison", "followup",
+    "false_premise",
+)  # fmt: skip
+UNANSWERABLE_KINDS = ("offtopic", "nearmiss")
+KINDS = ANSWERABLE_KINDS + UNANSWERABLE_KINDS
+# Kinds graded paper by paper: ``facts[i]`` is what the answer must say of ``gold[i]``.
+PER_PAPER_KINDS = ("multi", "comparison")
 
 
 @dataclass
@@ -29,6 +45,22 @@ class EvalQuestion:
     reference: str = ""
     facts: list[str] = field(default_factory=list)
     history: list[dict] = field(default_factory=list)
+    label: str | None = None  # yes/no questions: "yes" or "no"
+    min_papers: int | None = None  # per-paper kinds: gold papers a correct answer covers
+    split: str = ""
+
+    @property
+    def papers_needed(self) -> int:
+        """Gold papers a correct multi-paper answer must cite with their fact.
+
+        A comparison needs both papers; "which papers ..." needs two (or every gold paper
+        when there are fewer), unless the question says otherwise.
+        """
+        if self.min_papers is not None:
+            return self.min_papers
+        if self.type == "comparison":
+            return len(self.gold)
+        return min(2, len(self.gold))
 
 
 def resolve_gold(ref: str, papers: list[Paper]) -> str:
@@ -58,20 +90,73 @@ def corpus_for(settings) -> list[Paper]:
     ]
 
 
-def load_questions(path: Path, papers: list[Paper]) -> list[EvalQuestion]:
-    """Read and resolve a question file."""
-    questions = []
+def _problems(raw: object) -> list[str]:
+    """What is wrong with one parsed line (empty when it is a valid question)."""
+    if not isinstance(raw, dict):
+        return ["a question must be a JSON object"]
+    if not isinstance(raw.get("question"), str) or not raw["question"].strip():
+        return ['no "question" text']
+    out = []
+    kind = raw.get("type", "fact")
+    if kind not in KINDS:
+        out.append(f'"type" {kind!r} is not one of {", ".join(KINDS)}')
+    for name in ("gold", "facts", "history"):
+        if not isinstance(raw.get(name, []), list):
+            out.append(f'"{name}" must be a list')
+    if out:
+        return out
+    answerable = bool(raw.get("answerable", kind in ANSWERABLE_KINDS))
+    if answerable and not raw.get("gold"):
+        out.append('an answerable question needs "gold" papers')
+    if kind in PER_PAPER_KINDS and raw.get("facts") and len(raw["facts"]) != len(raw["gold"]):
+        out.append(f'"{kind}" questions list one fact per gold paper, in the order of "gold"')
+    if kind == "yesno" and raw.get("label") not in ("yes", "no"):
+        out.append('a "yesno" question needs "label": "yes" or "no"')
+    for turn in raw.get("history", []):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            out.append('"history" turns look like {"role": "user"|"assistant", "content": ...}')
+            break
+    return out
+
+
+def load_questions(path: Path, papers: list[Paper], split: str = "") -> list[EvalQuestion]:
+    """Read, check and resolve a question file; a bad line raises a one-line error."""
+    questions: list[EvalQuestion] = []
+    seen: set[str] = set()
     for number, raw in iter_jsonl(read_text(path), str(path)):
+        where = f"{path}:{number}"
+        problems = _problems(raw)
+        if problems:
+            raise RagError(f"{where}: {'; '.join(problems)} (format: eval/README.md)")
+        qid = str(raw.get("id", number))
+        if qid in seen:
+            raise RagError(f"{where}: id {qid!r} is used twice; ids must be unique")
+        seen.add(qid)
+        kind = raw.get("type", "fact")
+        try:
+            gold = [resolve_gold(g, papers) for g in raw.get("gold", [])]
+        except RagError as exc:
+            raise RagError(f"{where}: {exc}") from None
         questions.append(
             EvalQuestion(
-                id=str(raw.get("id", number)),
-                type=raw.get("type", "fact"),
+                id=qid,
+                type=kind,
                 question=raw["question"],
-                answerable=bool(raw.get("answerable", True)),
-                gold=[resolve_gold(g, papers) for g in raw.get("gold", [])],
+                answerable=bool(raw.get("answerable", kind in ANSWERABLE_KINDS)),
+                gold=gold,
                 reference=raw.get("reference", ""),
-                facts=list(raw.get("facts", [])),
+                facts=[str(f) for f in raw.get("facts", [])],
                 history=list(raw.get("history", [])),
+                label=raw.get("label"),
+                min_papers=raw.get("min_papers"),
+                split=split,
             )
         )
     return questions
+
+
+def split_path(split: str) -> Path:
+    """The project's question file for ``split`` (dev or test)."""
+    if split not in SPLITS:
+        raise RagError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
+    return QUESTIONS_DIR / f"{split}.jsonl"

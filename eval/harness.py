@@ -12,7 +12,10 @@ Each setting runs in its own process, so its peak memory and latency are its own
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import re
 import resource
 import statistics
 import subprocess
@@ -22,17 +25,32 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.dataset import DEFAULT_QUESTIONS, EvalQuestion, load_questions
+from eval.dataset import (
+    ANSWERABLE_KINDS,
+    PER_PAPER_KINDS,
+    SPLITS,
+    EvalQuestion,
+    load_questions,
+    split_path,
+)
+from eval.grading import (
+    DEFAULT_GRADER,
+    GRADERS,
+    MARKER,
+    Grade,
+    model_text,
+    paper_shares,
+    strip_markers,
+)
 from eval.metrics import (
-    citation_pairs,
-    facts_present,
-    missing_facts,
     ndcg_at_k,
     percentile,
     recall_at_k,
     reciprocal_rank,
     token_f1,
 )
+from eval.support import SupportCheck, supports_lexical
+from rag.errors import RagError
 
 RANKED_DEPTH = 10  # sources kept per question for the retrieval metrics
 
@@ -43,6 +61,7 @@ class Outcome:
 
     question: EvalQuestion
     record: dict
+    grader: str = DEFAULT_GRADER
 
     @property
     def ranked(self) -> list[str]:
@@ -55,38 +74,74 @@ class Outcome:
         return self.record["timings"].get("generate_s", 0) > 0
 
     @property
+    def grade(self) -> Grade:
+        """The grader's verdict (eval/grading.py)."""
+        return GRADERS[self.grader](self.question, self.record)
+
+    @property
     def correct(self) -> bool:
-        """Answered, citing at least one paper and only gold ones, with every required fact."""
-        rec, q = self.record, self.question
-        cited = {c["doc_id"] for c in rec.get("citations", [])}
-        if rec.get("abstained", True) or not cited or not cited <= set(q.gold):
-            return False
-        return facts_present(rec["answer"], q.facts)
+        """Right by the grader: for unanswerable questions, declined."""
+        return self.grade.correct
+
+    @property
+    def failure(self) -> str:
+        """Why it failed, as a group name for the report ("" when it passed).
+
+        An abstention is grouped by the check that withheld the answer; an answer by what
+        the grader found wrong (a missing fact, a wrong citation ...).
+        """
+        grade = self.grade
+        if grade.correct:
+            return ""
+        if self.question.answerable and not grade.answered:
+            return f"withheld by {abstain_check(self.record)}"
+        return grade.problem
 
     def problems(self, k: int, retrieval_only: bool) -> list[str]:
         """What went wrong, in words (empty when the question passed)."""
         q, rec = self.question, self.record
         out = []
-        if q.answerable and not recall_at_k(self.ranked, q.gold, k):
+        if q.answerable and q.gold and not recall_at_k(self.ranked, q.gold, k):
             out.append(f"no gold paper in the top {k} sources")
-        if retrieval_only:
+        if retrieval_only or self.correct:
             return out
+        grade = self.grade
         if not q.answerable:
-            if not rec["abstained"]:
-                out.append(f"answered an unanswerable question: {rec['answer'][:120]!r}")
-            return out
-        if rec["abstained"]:
+            return [*out, f"answered an unanswerable question: {rec['answer'][:120]!r}"]
+        if not grade.answered:
             return [*out, f"abstained: {rec.get('abstain_reason')}"]
-        cited = {c["doc_id"]: c["title"] for c in rec["citations"]}
-        if not cited:
-            out.append("no citation")
-        wrong = [title for doc, title in cited.items() if doc not in q.gold]
-        if wrong:
-            out.append("cited a non-gold paper: " + "; ".join(t[:60] for t in wrong))
-        missing = missing_facts(rec["answer"], q.facts)
-        if missing:
-            out.append(f"missing facts {missing} in {rec['answer'][:120]!r}")
+        titles = {c["doc_id"]: c["title"] for c in rec["citations"]}
+        if grade.wrong_citations:
+            wrong = "; ".join(titles[d][:60] for d in grade.wrong_citations)
+            out.append(f"cited a non-gold paper: {wrong}")
+        if grade.problem and grade.problem not in ("missing fact", "cited a non-gold paper"):
+            out.append(grade.problem)
+        if grade.missing:
+            out.append(f"missing {grade.missing} in {model_text(rec)[:120]!r}")
         return out
+
+
+def abstain_check(record: dict) -> str:
+    """The name of the check that withheld an answer, from the record.
+
+    Records name it in ``abstain_check`` when the product gives one; older records only
+    have the reason's words, which map to the checks of rag/pipeline.py.
+    """
+    if record.get("abstain_check"):
+        return record["abstain_check"]
+    reason = (record.get("abstain_reason") or "").lower()
+    for words, name in (
+        ("close enough", "relevance"),
+        ("found no answer", "refusal"),
+        ("about as likely", "answer_margin"),
+        ("restates", "grounding: restatement"),
+        ("number", "grounding: numbers"),
+        ("not in the sources", "grounding: words"),
+        ("withheld", "grounding"),
+    ):
+        if words in reason:
+            return name
+    return "other"
 
 
 def ask_all(assistant, questions: list[EvalQuestion], retrieval_only: bool, log=None) -> list:
@@ -119,10 +174,13 @@ def ask_all(assistant, questions: list[EvalQuestion], retrieval_only: bool, log=
     return outcomes
 
 
-def summarise(outcomes: list[Outcome], k: int, retrieval_only: bool) -> dict[str, float]:
+def summarise(
+    outcomes: list[Outcome], k: int, retrieval_only: bool, support: SupportCheck | None = None
+) -> dict[str, float]:
     """Every metric, by name (see eval/README.md for the definitions)."""
     answerable = [o for o in outcomes if o.question.answerable]
     unanswerable = [o for o in outcomes if not o.question.answerable]
+    with_gold = [o for o in answerable if o.question.gold]
 
     def mean(values) -> float:
         values = list(values)
@@ -130,9 +188,9 @@ def summarise(outcomes: list[Outcome], k: int, retrieval_only: bool) -> dict[str
 
     out: dict[str, float] = {
         "questions": len(outcomes),
-        f"recall@{k}": mean(recall_at_k(o.ranked, o.question.gold, k) for o in answerable),
-        "mrr": mean(reciprocal_rank(o.ranked, o.question.gold) for o in answerable),
-        "ndcg@10": mean(ndcg_at_k(o.ranked, o.question.gold, 10) for o in answerable),
+        f"recall@{k}": mean(recall_at_k(o.ranked, o.question.gold, k) for o in with_gold),
+        "mrr": mean(reciprocal_rank(o.ranked, o.question.gold) for o in with_gold),
+        "ndcg@10": mean(ndcg_at_k(o.ranked, o.question.gold, 10) for o in with_gold),
     }
     retrieve = [o.record["timings"]["retrieve_s"] for o in outcomes]
     out["retrieve_p50_s"] = statistics.median(retrieve) if retrieve else 0.0
@@ -140,34 +198,97 @@ def summarise(outcomes: list[Outcome], k: int, retrieval_only: bool) -> dict[str
     if retrieval_only:
         return out
 
-    answered = [o for o in answerable if not o.record["abstained"]]
-    out["answered"] = len(answered) / len(answerable) if answerable else 0.0
-    out["correct"] = mean(o.correct for o in answerable)
+    grades = {id(o): o.grade for o in outcomes}
+    # A false premise may rightly be declined: it counts in "correct", not in "answered".
+    askable = [o for o in answerable if o.question.type != "false_premise"]
+    out["answered"] = mean(not o.record["abstained"] for o in askable)
+    out["correct"] = mean(grades[id(o)].correct for o in answerable)
+    out["abstained"] = mean(o.record["abstained"] for o in unanswerable)
     out["facts_present"] = mean(
-        (not o.record["abstained"]) and facts_present(o.record["answer"], o.question.facts)
-        for o in answerable
+        grades[id(o)].answered and not grades[id(o)].missing for o in answerable
     )
+    per_paper = [o for o in answerable if o.question.type in PER_PAPER_KINDS]
+    if per_paper:
+        shares = [paper_shares(o.question, o.record) for o in per_paper]
+        out["paper_recall"] = mean(recall for recall, _ in shares)
+        answered_pp = [
+            s for s, o in zip(shares, per_paper, strict=True) if not o.record["abstained"]
+        ]
+        out["paper_precision"] = mean(precision for _, precision in answered_pp)
     out["token_f1"] = mean(
-        0.0 if o.record["abstained"] else token_f1(o.record["answer"], o.question.reference)
+        0.0 if o.record["abstained"] else token_f1(model_text(o.record), o.question.reference)
         for o in answerable
     )
-    good = total = backed = sentences = 0
-    for o in answered:
-        cited = {c["n"]: (c["title"], c["text"]) for c in o.record["citations"]}
-        g, t, b, s = citation_pairs(o.record["answer"], cited)
-        good, total, backed, sentences = good + g, total + t, backed + b, sentences + s
-    out["citation_precision"] = good / total if total else 0.0
-    out["citation_recall"] = backed / sentences if sentences else 0.0
-    abstained = [o for o in outcomes if o.record["abstained"]]
-    right = sum(1 for o in abstained if not o.question.answerable)
-    out["abstain_precision"] = right / len(abstained) if abstained else 0.0
+    if support is not None:
+        out.update(citation_scores([o for o in outcomes if not o.record["abstained"]], support))
+    declined = [o for o in outcomes if o.record["abstained"] and o.question.type != "false_premise"]
+    right = sum(1 for o in declined if not o.question.answerable)
+    out["abstain_precision"] = right / len(declined) if declined else 0.0
     out["abstain_recall"] = right / len(unanswerable) if unanswerable else 0.0
+    for kind in [*ANSWERABLE_KINDS, "offtopic", "nearmiss"]:
+        of_kind = [grades[id(o)].correct for o in outcomes if o.question.type == kind]
+        if of_kind:
+            out[f"passed[{kind}]"] = mean(of_kind)
     generated = [o for o in outcomes if o.generated]
     for name, key in (("first_token", "first_token_s"), ("total", "total_s")):
         values = [o.record["timings"][key] for o in generated]
         out[f"{name}_p50_s"] = statistics.median(values) if values else 0.0
         out[f"{name}_p95_s"] = percentile(values, 95)
     return out
+
+
+def citation_pairs(outcome: Outcome) -> list[tuple[str, dict]]:
+    """(sentence, cited citation record) for each marker in the model-written answer."""
+    from eval.support import split_abstract
+
+    by_n = {c["n"]: c for c in outcome.record.get("citations", [])}
+    pairs = []
+    for sentence in split_abstract("", model_text(outcome.record)):
+        for group in MARKER.findall(sentence):
+            for n in map(int, re.findall(r"\d+", group)):
+                if n in by_n:
+                    pairs.append((sentence, by_n[n]))
+    return pairs
+
+
+def citation_scores(answered: list[Outcome], support: SupportCheck) -> dict[str, float]:
+    """Citation precision and recall by the independent check, and how often the
+    product-style lexical check agrees with it (eval/support.py)."""
+    good = total = agree = 0
+    backed: dict[tuple[int, str], bool] = {}
+    for o in answered:
+        for sentence, cite in citation_pairs(o):
+            title, text = cite["title"], cite.get("text") or support_text(cite["doc_id"])
+            ok = support.supports(sentence, title, text)
+            good, total = good + ok, total + 1
+            agree += ok == supports_lexical(sentence, title, text)
+            key = (id(o), sentence)
+            backed[key] = backed.get(key, False) or ok
+    sentences = sum(1 for o in answered for s in split_abstract_sentences(model_text(o.record)))
+    return {
+        "citation_precision": good / total if total else 0.0,
+        "citation_recall": sum(backed.values()) / sentences if sentences else 0.0,
+        "support_agreement": agree / total if total else 0.0,
+    }
+
+
+def split_abstract_sentences(text: str) -> list[str]:
+    """The answer's sentences that say something (markers alone do not count)."""
+    from eval.support import split_abstract
+
+    return [s for s in split_abstract("", text) if strip_markers(s).strip(" .,;:")]
+
+
+_TEXTS: dict[str, str] = {}
+
+
+def support_text(doc_id: str) -> str:
+    """A cited abstract's text when the record was saved without it (``compact``)."""
+    if not _TEXTS:
+        from rag.loaders import load_default_corpus
+
+        _TEXTS.update({p.doc_id: p.text for p in load_default_corpus()})
+    return _TEXTS.get(doc_id, "")
 
 
 def parse_overrides(specs: list[str]) -> dict[str, str]:
@@ -189,17 +310,60 @@ def parse_overrides(specs: list[str]) -> dict[str, str]:
     return overrides
 
 
+def question_files(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """(file, split name) pairs the run reads: ``--questions``, or the project's splits."""
+    if args.questions:
+        return [(args.questions, "")]
+    splits = SPLITS if args.split == "both" else (args.split,)
+    return [(split_path(name), name) for name in splits]
+
+
 def load_run_questions(args: argparse.Namespace) -> list[EvalQuestion]:
     """The question set (``--only`` applied), gold papers resolved in the index it runs on."""
     from eval.dataset import corpus_for
     from rag.settings import Settings
 
     settings = Settings.load(**parse_overrides(args.set or []))
-    questions = load_questions(args.questions, corpus_for(settings))
+    papers = corpus_for(settings)
+    if not papers:
+        raise RagError(
+            f"collection {settings.collection!r} in {settings.data_dir} is empty: run "
+            "`rag ingest` first, or pass --corpus PATH to index your own abstracts"
+        )
+    questions = [q for path, split in question_files(args)
+                 for q in load_questions(path, papers, split)]  # fmt: skip
     if args.only:
         wanted = set(args.only.split(","))
         questions = [q for q in questions if q.id in wanted]
     return questions
+
+
+def make_support_check(embed=None) -> SupportCheck:
+    """The independent citation check, with the product's embedder as its similarity."""
+    if embed is None:
+        from rag.embedding import load_embedder
+        from rag.settings import Settings
+
+        model = load_embedder(Settings.load().device, 32)._model
+
+        def embed(texts: list[str]):
+            return model.encode(texts, batch_size=16, normalize_embeddings=True)
+
+    return SupportCheck(embed)
+
+
+def summaries(outcomes: list[Outcome], k: int, retrieval_only: bool,
+              support: SupportCheck | None) -> tuple[dict, dict[str, dict]]:  # fmt: skip
+    """The summary of all outcomes, and one per split when there are several."""
+    splits = sorted({o.question.split for o in outcomes})
+    whole = summarise(outcomes, k, retrieval_only, support)
+    if len(splits) < 2:
+        return whole, {}
+    by_split = {}
+    for name in splits:
+        chosen = [o for o in outcomes if o.question.split == name]
+        by_split[name] = summarise(chosen, k, retrieval_only, support)
+    return whole, by_split
 
 
 def run_one(args: argparse.Namespace, questions: list[EvalQuestion] | None = None) -> dict:
@@ -216,7 +380,10 @@ def run_one(args: argparse.Namespace, questions: list[EvalQuestion] | None = Non
     load_s = time.perf_counter() - started
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     outcomes = ask_all(assistant, questions, args.retrieval_only, log)
-    summary = summarise(outcomes, settings.top_k, args.retrieval_only)
+    for o in outcomes:
+        o.grader = args.grader
+    support = None if args.retrieval_only else SupportCheck(assistant.retriever.embed_short)
+    summary, by_split = summaries(outcomes, settings.top_k, args.retrieval_only, support)
     summary["model_load_s"] = load_s
     # ru_maxrss is KiB on Linux: the whole process, models included.
     summary["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -225,14 +392,36 @@ def run_one(args: argparse.Namespace, questions: list[EvalQuestion] | None = Non
         "settings": settings.model_dump(mode="json"),
         "retrieval_only": args.retrieval_only,
         "top_k": settings.top_k,
+        "grader": args.grader,
         "summary": summary,
-        "records": [compact(o.question.id, o.record) for o in outcomes],
+        "splits": by_split,
+        "records": [compact(o.question, o.record) for o in outcomes],
     }
 
 
-def compact(question_id: str, record: dict) -> dict:
+def rescore(args: argparse.Namespace, questions: list[EvalQuestion]) -> list[dict]:
+    """Saved runs (``--out`` files) graded again by each grader named in ``--grader``."""
+    by_id = {q.id: q for q in questions}
+    support = None
+    rescored = []
+    for run in json.loads(args.rescore.read_text()):
+        if not run["retrieval_only"] and support is None:
+            support = make_support_check()
+        for grader in args.grader.split(","):
+            outcomes = [Outcome(by_id[r["id"]], r, grader)
+                        for r in run["records"] if r["id"] in by_id]  # fmt: skip
+            summary, by_split = summaries(outcomes, run["top_k"], run["retrieval_only"], support)
+            for kept in ("model_load_s", "peak_memory_mb"):
+                if kept in run["summary"]:
+                    summary[kept] = run["summary"][kept]
+            rescored.append({**run, "label": f"{run['label']} ({grader})", "grader": grader,
+                             "summary": summary, "splits": by_split})  # fmt: skip
+    return rescored
+
+
+def compact(question: EvalQuestion, record: dict) -> dict:
     """A record without the abstracts' texts (they are in the index): small enough to commit."""
-    slim = {"id": question_id, **record}
+    slim = {"id": question.id, "split": question.split, **record}
     slim["sources"] = [{k: v for k, v in s.items() if k != "text"} for s in record["sources"]]
     slim["citations"] = [{k: v for k, v in c.items() if k != "text"} for c in record["citations"]]
     return slim
@@ -250,9 +439,12 @@ def run_in_subprocess(args: argparse.Namespace, spec: str) -> dict:
             spec,
             "--run-json",
             str(out),
-            "--questions",
-            str(args.questions),
+            "--split",
+            args.split,
+            "--grader",
+            args.grader,
         ]
+        cmd += ["--questions", str(args.questions)] if args.questions else []
         cmd += ["--retrieval-only"] * args.retrieval_only + ["--quiet"] * args.quiet
         cmd += ["--only", args.only] if args.only else []
         print(f"== {spec}", file=sys.stderr, flush=True)
@@ -266,8 +458,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--questions",
         type=Path,
-        default=DEFAULT_QUESTIONS,
-        help="JSONL question set (format: eval/README.md)",
+        help="your own JSONL question set (format: eval/README.md); default: the project's",
+    )
+    parser.add_argument(
+        "--split",
+        choices=(*SPLITS, "both"),
+        default="dev",
+        help="the project's question split: dev (tune on it), test (report only), or both",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        help="index these files/folders into a collection of their own and evaluate on it",
+    )
+    parser.add_argument("--beir", type=Path, help="a BEIR-layout folder: retrieval benchmark")
+    parser.add_argument(
+        "--beir-split", default="test", help="qrels file of --beir (qrels/NAME.tsv)"
+    )
+    parser.add_argument(
+        "--beir-limit", type=int, help="--beir: only the first N queries (a quick look)"
+    )
+    parser.add_argument(
+        "--grader",
+        default=DEFAULT_GRADER,
+        help=f"answer grader: {', '.join(GRADERS)} (eval/grading.py); with --rescore, "
+        "a comma-separated list",
+    )
+    parser.add_argument(
+        "--rescore", type=Path, help="grade the runs saved in this --out file again, no model"
     )
     parser.add_argument("--retrieval-only", action="store_true", help="no generation")
     parser.add_argument(
@@ -290,20 +508,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def use_corpus(path: Path) -> None:
+    """Index ``path`` into a collection of its own and point this run (and its children)
+    at it: ``RAG_COLLECTION`` is read by every ``Settings.load``."""
+    from rag.ingest import ingest_papers
+    from rag.loaders import expand_paths, load_papers
+    from rag.settings import Settings
+
+    if not path.exists():
+        raise RagError(f"--corpus {path}: no such file or folder")
+    resolved = path.resolve()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", resolved.stem).strip("-")[:40] or "corpus"
+    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
+    os.environ["RAG_COLLECTION"] = f"eval-{slug}-{digest}"
+    files = expand_paths([path])
+    papers = load_papers(files)
+    if not papers:
+        raise RagError(f"--corpus {path}: no abstracts found (formats: README.md, Loading)")
+    report = ingest_papers(papers, Settings.load(), files=files, prune=True)
+    print(f"--corpus: {report.summary()}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run, print the table, write the requested files."""
     from eval.report import format_table, write_report
 
     args = build_parser().parse_args(argv)
+    unknown = set(args.grader.split(",")) - set(GRADERS)
+    if unknown or ("," in args.grader and not args.rescore):
+        raise RagError(f"--grader {args.grader}: use one of {', '.join(GRADERS)}"
+                       " (a comma-separated list only with --rescore)")  # fmt: skip
     if args.run_json:  # a child of run_in_subprocess
         args.run_json.write_text(json.dumps(run_one(args)))
         return 0
-    # Loaded here once: the report needs them too (the children of --compare load their own).
-    questions = load_run_questions(args)
-    if args.compare:
-        runs = [run_in_subprocess(args, spec) for spec in args.compare]
+    if args.beir:
+        from eval.beir import main as beir_main
+
+        return beir_main(args)
+    if args.corpus:
+        use_corpus(args.corpus)
+    if args.rescore:
+        questions = [q for path, split in question_files(args)
+                     for q in load_questions(path, default_papers(), split)]  # fmt: skip
+        runs = rescore(args, questions)
     else:
-        runs = [run_one(args, questions)]
+        # Loaded here once: the report needs them too (--compare's children load their own).
+        questions = load_run_questions(args)
+        if args.compare:
+            runs = [run_in_subprocess(args, spec) for spec in args.compare]
+        else:
+            runs = [run_one(args, questions)]
     print(format_table(runs))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -314,9 +568,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    from rag.errors import RagError
+def default_papers():
+    """The shipped corpus: what the project's own question files resolve against."""
+    from rag.loaders import load_default_corpus
 
+    return load_default_corpus()
+
+
+if __name__ == "__main__":
     try:
         raise SystemExit(main())
     except RagError as exc:

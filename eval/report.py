@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import html
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from eval.dataset import EvalQuestion
+from eval.grading import DEFAULT_GRADER
 from eval.harness import Outcome
 
 # Metrics where lower is better: the difference column says so.
@@ -20,26 +21,56 @@ def _shown(value: float | int) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def columns(runs: list[dict]) -> list[tuple[str, dict]]:
+    """(heading, summary) per table column: one per run, or one per split of each run."""
+    out = []
+    for run in runs:
+        splits = run.get("splits") or {}
+        if splits:
+            out += [(f"{run['label']} [{name}]", summary) for name, summary in splits.items()]
+        else:
+            out.append((run["label"], run["summary"]))
+    return out
+
+
+def _delta_pairs(runs: list[dict]) -> list[tuple[str, dict, dict]]:
+    """(heading, A, B) for the difference columns: comparing two runs, split by split;
+    one run over two splits: test - dev (the generalisation gap)."""
+    if len(runs) == 2:
+        a, b = runs
+        names = [n for n in (a.get("splits") or {}) if n in (b.get("splits") or {})]
+        if names:
+            return [(f"B - A [{n}]", a["splits"][n], b["splits"][n]) for n in names]
+        return [("B - A", a["summary"], b["summary"])]
+    splits = runs[0].get("splits") or {} if len(runs) == 1 else {}
+    if set(splits) == {"dev", "test"}:
+        return [("test - dev", splits["dev"], splits["test"])]
+    return []
+
+
+def _difference(name: str, a: float | None, b: float | None) -> str:
+    if a is None or b is None or name == "questions":
+        return ""
+    better = (b < a) if name.endswith(LOWER_IS_BETTER) else (b > a)
+    same = abs(b - a) < 0.0005
+    return f"{b - a:+.3f}" + ("" if same else " better" if better else " worse")
+
+
 def _rows(runs: list[dict]) -> list[list[str]]:
-    names = list(dict.fromkeys(k for run in runs for k in run["summary"]))
+    cols = columns(runs)
+    deltas = _delta_pairs(runs)
+    names = list(dict.fromkeys(k for _, summary in cols for k in summary))
     rows = []
     for name in names:
-        values = [run["summary"].get(name) for run in runs]
+        values = [summary.get(name) for _, summary in cols]
         row = [name, *("-" if v is None else _shown(v) for v in values)]
-        if len(runs) == 2:
-            a, b = values
-            if a is None or b is None or name == "questions":
-                row.append("")
-            else:
-                better = (b < a) if name.endswith(LOWER_IS_BETTER) else (b > a)
-                same = abs(b - a) < 0.0005
-                row.append(f"{b - a:+.3f}" + ("" if same else " better" if better else " worse"))
+        row += [_difference(name, a.get(name), b.get(name)) for _, a, b in deltas]
         rows.append(row)
     return rows
 
 
 def _header(runs: list[dict]) -> list[str]:
-    return ["metric", *(run["label"] for run in runs)] + (["B - A"] if len(runs) == 2 else [])
+    return ["metric", *(h for h, _ in columns(runs)), *(h for h, _, _ in _delta_pairs(runs))]
 
 
 def format_table(runs: list[dict]) -> str:
@@ -64,7 +95,8 @@ def _markdown_table(runs: list[dict]) -> str:
 
 def outcomes_of(run: dict, questions: dict[str, EvalQuestion]) -> list[Outcome]:
     """The run's records paired with their questions."""
-    return [Outcome(questions[r["id"]], r) for r in run["records"] if r["id"] in questions]
+    grader = run.get("grader", DEFAULT_GRADER)
+    return [Outcome(questions[r["id"]], r, grader) for r in run["records"] if r["id"] in questions]
 
 
 def _axes():
@@ -126,12 +158,29 @@ def _plot_latency(runs: list[dict], questions: dict[str, EvalQuestion], path: Pa
     _save(fig, ax, "Latency", "questions", path)
 
 
-def _failures(run: dict, questions: dict[str, EvalQuestion]) -> list[tuple[str, str, str, str]]:
+def _failures(run: dict, questions: dict[str, EvalQuestion]) -> list[tuple[str, ...]]:
     rows = []
     for o in outcomes_of(run, questions):
         problems = o.problems(run["top_k"], run["retrieval_only"])
         if problems:
-            rows.append((o.question.id, o.question.type, o.question.question, "; ".join(problems)))
+            q = o.question
+            rows.append((q.id, q.split or "-", q.type, q.question, "; ".join(problems)))
+    return rows
+
+
+def failure_groups(run: dict, questions: dict[str, EvalQuestion]) -> list[tuple[str, ...]]:
+    """(split, cause, count, kinds, ids) for the failed questions, grouped by the check that
+    withheld the answer or by what the grader found missing or wrong."""
+    if run["retrieval_only"]:
+        return []
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for o in outcomes_of(run, questions):
+        if o.failure:
+            groups[(o.question.split or "-", o.failure)].append(o.question)
+    rows = []
+    for (split, cause), qs in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+        kinds = ", ".join(f"{k} {n}" for k, n in Counter(q.type for q in qs).most_common())
+        rows.append((split, cause, str(len(qs)), kinds, " ".join(q.id for q in qs)))
     return rows
 
 
@@ -153,14 +202,24 @@ def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuesti
         "",
     ]
     for run in runs:
+        groups = failure_groups(run, questions)
+        if groups:
+            md += [
+                f"## Failures by cause: {run['label']}",
+                "",
+                "| split | cause | count | kinds | ids |",
+                "|---|---|---|---|---|",
+            ]
+            md += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in groups]
+            md.append("")
         failed = _failures(run, questions)
         md += [
             f"## Failed questions: {run['label']} ({len(failed)})",
             "",
-            "| id | type | question | what went wrong |",
-            "|---|---|---|---|",
+            "| id | split | type | question | what went wrong |",
+            "|---|---|---|---|---|",
         ]
-        md += [f"| {i} | {t} | {q} | {w.replace('|', '/')} |" for i, t, q, w in failed]
+        md += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in failed]
         md.append("")
     (folder / "report.md").write_text("\n".join(md))
 
@@ -184,10 +243,21 @@ def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuesti
         image("latency.png"),
     ]
     for run in runs:
+        groups = failure_groups(run, questions)
+        if groups:
+            parts.append(f"<h2>Failures by cause: {html.escape(run['label'])}</h2>")
+            parts.append("<table><tr><th>split</th><th>cause</th><th>count</th><th>kinds</th>"
+                         "<th>ids</th></tr>")  # fmt: skip
+            parts += [
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                for row in groups
+            ]
+            parts.append("</table>")
         failed = _failures(run, questions)
         parts.append(f"<h2>Failed questions: {html.escape(run['label'])} ({len(failed)})</h2>")
         parts.append(
-            "<table><tr><th>id</th><th>type</th><th>question</th><th>what went wrong</th></tr>"
+            "<table><tr><th>id</th><th>split</th><th>type</th><th>question</th>"
+            "<th>what went wrong</th></tr>"
         )
         parts += [
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in failed

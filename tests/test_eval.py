@@ -9,22 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from eval.metrics import (
-    citation_pairs,
-    facts_present,
-    ndcg_at_k,
-    recall_at_k,
-    reciprocal_rank,
-    token_f1,
-)
-from eval.support import supports
+from eval.metrics import ndcg_at_k, recall_at_k, reciprocal_rank, token_f1
+from eval.support import SupportCheck, supports_lexical
 from rag.settings import Settings
 from tests.conftest import ROOT, subprocess_env
 
-MEGATRON = (
-    "Using DeepSpeed and Megatron to Train Megatron-Turing NLG 530B",
-    "We present the training of Megatron-Turing NLG 530B (MT-NLG), with 530 billion "
-    "parameters, trained with DeepSpeed and Megatron.",
+QUILL = (
+    "Training Quill, a 530B Language Model",
+    "We present the training of Quill, a language model with 530 billion parameters. "
+    "It was trained by combining the Spool and Loom parallelism libraries. "
+    "Quill reaches state-of-the-art zero-shot accuracy on reading comprehension.",
 )
 
 
@@ -38,21 +32,28 @@ def test_ranking_metrics() -> None:
 
 
 def test_answer_metrics() -> None:
-    assert facts_present("It has 530 billion parameters [1].", ["530 billion"])
-    assert facts_present("About 1,000 GPUs", ["1000"])
-    assert not facts_present("It is large.", ["530"])
     assert token_f1("530 billion parameters [1]", "530 billion parameters") == 1.0
     assert token_f1("nothing alike", "530 billion parameters") == 0.0
 
 
-def test_support_check_and_citation_scores() -> None:
-    assert supports("MT-NLG has 530 billion parameters [1].", *MEGATRON)
-    assert not supports("MT-NLG has 175 billion parameters.", *MEGATRON)  # wrong number
-    assert not supports("It was trained on croissant photographs by bakers.", *MEGATRON)
-    other = ("A croissant paper", "We count croissants in bakery photographs.")
-    answer = "MT-NLG has 530 billion parameters [1]. It counts croissants [1]."
-    good, total, backed, sentences = citation_pairs(answer, {1: MEGATRON, 2: other})
-    assert (good, total, backed, sentences) == (1, 2, 1, 2)
+@pytest.fixture(scope="module")
+def support_check() -> SupportCheck:
+    from rag.embedding import load_embedder
+
+    model = load_embedder("cpu", 16)._model
+    return SupportCheck(lambda texts: model.encode(texts, normalize_embeddings=True))
+
+
+def test_independent_support_check(support_check: SupportCheck) -> None:
+    assert support_check.supports("Quill has 530 billion parameters [1].", *QUILL)
+    assert not support_check.supports("Quill has 175 billion parameters.", *QUILL)  # number
+    assert not support_check.supports("Harrow-7B has 530 billion parameters.", *QUILL)  # name
+    assert not support_check.supports("It was trained on croissant photographs by bakers.", *QUILL)
+    assert support_check.supports("Yes [1].", *QUILL)  # nothing checkable
+    # A paraphrase with few shared words: the word-overlap check misses it, this one does not.
+    paraphrase = "The model was built by combining two pipeline-parallel software stacks."
+    assert support_check.supports(paraphrase, *QUILL)
+    assert not supports_lexical(paraphrase, *QUILL)
 
 
 def _run_eval(args: list[str], settings: Settings, tmp_path: Path) -> subprocess.CompletedProcess:
