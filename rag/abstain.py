@@ -12,7 +12,8 @@ is never trusted alone. Three signals, checked in order:
    must also measure what was asked (``rag.quantities``): a near-miss question gets a
    number the abstract states about something else.
 
-Thresholds are calibrated by ``eval/calibrate_abstention.py`` on ``eval/questions.jsonl``.
+Thresholds are calibrated by ``eval/calibrate_abstention.py`` on the dev split
+(``eval/questions/dev.jsonl``).
 """
 
 from __future__ import annotations

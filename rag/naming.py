@@ -1,6 +1,6 @@
 """Make an answer to "which paper ...?" name the papers it cites.
 
-Asked "Which paper freezes half of the weights?", the small model often restates the
+Asked "Which paper prunes the attention heads of speech models?", the small model often restates the
 question ("Yes, there is work on ... [1]") and leaves the paper's name to the marker. The
 user asked for a name, so each cited paper the answer does not name is added by title.
 Papers whose layout had no title are left to their marker: a derived title is only the
@@ -20,7 +20,7 @@ _WHICH_WORK = re.compile(
     r"publications?|methods?|approach(?:es)?|benchmarks?|datasets?|frameworks?|surveys?)\b",
     re.IGNORECASE,
 )
-# A word of a title that names the work: an acronym or coined name ("HFT", "GeDi", "CodeGen2").
+# A word of a title that names the work: an acronym or coined name ("QLT", "HarrowNet", "Spindle2").
 _NAME_WORD = re.compile(r"\b[A-Za-z]*[A-Z][A-Za-z]*[A-Z0-9][\w-]*\b")
 _FIELD_ACRONYMS = {"ai", "gpt", "llm", "llms", "lm", "lms", "ml", "nlp", "qa"}
 
@@ -34,7 +34,7 @@ def names_paper(answer: str, title: str) -> bool:
     """Does the answer mention the paper by its title, the title's name part or its acronym?"""
     lowered = answer.lower()
     name_part, *subtitles = (part.strip() for part in re.split(r"[:?]", title))
-    # "A Survey" alone names nothing; "Half Fine-Tuning for Large Language Models" does.
+    # "A Survey" alone names nothing; "Quill Tuning for Speech Recognisers" does.
     named_by = [name_part] if len(name_part) >= 3 else []
     named_by += [part for part in subtitles if len(part.split()) >= 3]
     if title.lower() in lowered or any(part.lower() in lowered for part in named_by):

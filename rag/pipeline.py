@@ -48,6 +48,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     invalid_citations: list[int] = field(default_factory=list)
     abstain_reason: str | None = None
+    abstain_check: str | None = None  # the name of the check that withheld the answer
     draft: str = ""  # the model's raw reply, kept when the answer was withheld
     # The model-written part of ``answer`` (its markers checked): ``answer`` may add text by
     # rule after it (a cited paper's title), which an evaluation must not credit to the model.
@@ -63,6 +64,7 @@ class Answer:
             "answer": self.answer,
             "abstained": self.abstained,
             "abstain_reason": self.abstain_reason,
+            "abstain_check": self.abstain_check,
             "citations": [c.to_dict() for c in self.citations],
             "invalid_citations": self.invalid_citations,
             "sources": [s.to_dict() for s in self.sources],
@@ -158,7 +160,9 @@ class Assistant:
 
         answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
         if answer.signals["relevance"] < self.settings.min_relevance:
-            self._abstain(answer, "no indexed abstract is close enough to the question")
+            self._abstain(
+                answer, "no indexed abstract is close enough to the question", "relevance"
+            )
             answer.timings.update(generate_s=0.0, first_token_s=0.0,
                                   total_s=time.perf_counter() - start)  # fmt: skip
             yield Event("done", answer=answer)
@@ -220,14 +224,14 @@ class Assistant:
     def _finish(self, answer: Answer, draft: str, question: str, context: list[Source]) -> None:
         answer.draft = draft
         if not draft or is_refusal(draft):
-            self._abstain(answer, "the model found no answer in the sources")
+            self._abstain(answer, "the model found no answer in the sources", "refusal")
             return
         own, refusal = answer.signals.get("answer_logprob"), answer.signals.get("refusal_logprob")
         if own is not None and refusal is not None:
             answer.signals["answer_margin"] = own - refusal
             if own - refusal < self.settings.min_answer_margin:
                 self._abstain(answer, "the model finds 'the sources do not say' about as likely "
-                                      "as its own answer")  # fmt: skip
+                                      "as its own answer", "answer_margin")  # fmt: skip
                 return
         invalid = [n for n in cited_numbers(draft) if n not in {s.rank for s in context}]
         if invalid:
@@ -241,20 +245,22 @@ class Assistant:
         checked = check_citations(attributed.text, context)
         grounded = grounding(checked.text, question, context, answer.query)
         answer.signals["grounding"] = grounded.score
-        problem = grounded.problem
+        problem, check = grounded.problem, "grounding"
         if problem is None and grounded.score < self.settings.min_grounding:
             missing = ", ".join(grounded.missing_terms[:5])
             problem = f"most of its words are not in the sources ({missing})"
+            check = "grounding: words"
         if problem:
-            self._abstain(answer, f"the draft answer was withheld: {problem}")
+            self._abstain(answer, f"the draft answer was withheld: {problem}", check)
             return
         answer.model_answer = checked.text
         answer.answer = name_cited_papers(checked.text, question, checked.citations, context)
         answer.citations = checked.citations
 
     @staticmethod
-    def _abstain(answer: Answer, reason: str) -> None:
+    def _abstain(answer: Answer, reason: str, check: str) -> None:
         answer.abstained = True
         answer.abstain_reason = reason
+        answer.abstain_check = check
         answer.answer = ABSTAIN_TEXT
         answer.citations = []

@@ -2,7 +2,7 @@
 
 The small model, asked for a detail the abstract does not state, fills the gap with a
 number the abstract does state about something else ("the training cost in dollars was
-2.6T tokens", "GPT-4's context length is 10,465 questions"). Such a number passes the
+4.2T tokens", "the context length is 9,120 questions"). Such a number passes the
 plain grounding check: it *is* in the sources. So each number the answer adds is traced
 back to where the sources state it, and the answer is kept only if
 
@@ -31,7 +31,7 @@ from rag.terms import (
     word_stems,
 )
 
-# Words around a number searched for its unit: "212 real-world Mallas", "GPU hours: 184K".
+# Words around a number searched for its unit: "318 real-world Quills", "TPU hours: 96K".
 UNIT_WINDOW_BEFORE = 3
 UNIT_WINDOW_AFTER = 5
 

@@ -104,7 +104,7 @@ def _compose(words: list[str]) -> int:
 
 
 def spelled_to_digits(text: str) -> str:
-    """Text with spelled-out numbers as digits: "two hundred and twelve Mallas" -> "212 Mallas",
+    """Text with spelled-out numbers as digits: "three hundred and eighteen Quills" -> "318 Quills",
     "three million users" -> "3 million users"; lone scale words ("millions") stay words."""
 
     def replace(match: re.Match) -> str:

@@ -131,7 +131,7 @@ def build_app(assistant: Assistant):
                 with gr.Row():
                     box = gr.Textbox(
                         elem_id="question",
-                        placeholder="e.g. How many parameters does Megatron-Turing NLG have?",
+                        placeholder="Ask about the indexed papers",
                         show_label=False,
                         scale=5,
                         max_lines=4,
