@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import re
@@ -53,11 +54,17 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     qrels: dict[str, dict[str, int]] = defaultdict(dict)
     with path.open(encoding="utf-8", newline="") as handle:
         for number, row in enumerate(csv.reader(handle, delimiter="\t"), start=1):
-            if not row or (number == 1 and not row[-1].strip().lstrip("-").isdigit()):
-                continue
-            if len(row) < 3 or not row[2].strip().lstrip("-").isdigit():
-                raise RagError(f"{path}:{number}: expected query-id<TAB>corpus-id<TAB>score")
-            qrels[row[0].strip()][row[1].strip()] = int(row[2])
+            if not row or (number == 1 and row[0].strip().lower() == "query-id"):
+                continue  # blank, or BEIR's header line
+            try:
+                score = int(float(row[2]))
+            except (IndexError, ValueError):
+                raise RagError(
+                    f"{path}:{number}: expected query-id<TAB>corpus-id<TAB>score"
+                ) from None
+            qrels[row[0].strip()][row[1].strip()] = score
+    if not qrels:
+        raise RagError(f"{path} has no judged queries")
     return dict(qrels)
 
 
@@ -69,11 +76,16 @@ def read_beir(folder: Path, split: str = "test"):
     papers: dict[str, Paper] = {}
     ids_of: dict[str, list[str]] = defaultdict(list)
     corpus = folder / "corpus.jsonl"
+    source = str(corpus.resolve())  # as ingest keys files: a re-run finds its papers
+    seen_ids: set[str] = set()
     for number, raw in _read_jsonl(corpus):
+        if str(raw["_id"]) in seen_ids:
+            raise RagError(f"{corpus}:{number}: _id {raw['_id']!r} is used twice")
+        seen_ids.add(str(raw["_id"]))
         text = str(raw.get("text") or "").strip()
         if not text:
             continue  # BEIR corpora hold a few empty documents; nothing to index
-        paper = make_paper(text, str(raw.get("title") or ""), f"{corpus}:{number}")
+        paper = make_paper(text, str(raw.get("title") or ""), source)
         papers.setdefault(paper.doc_id, paper)
         ids_of[paper.doc_id].append(str(raw["_id"]))
     queries = {
@@ -112,8 +124,9 @@ def mrr_at(ranked: list[str], qrel: dict[str, int], k: int = 10) -> float:
 
 def collection_name(folder: Path) -> str:
     """A Chroma collection name for the benchmark folder."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", folder.resolve().name).strip("-")[:40] or "set"
-    return f"beir-{slug}"
+    resolved = folder.resolve()
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", resolved.name).strip("-")[:40] or "set"
+    return f"beir-{slug}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
 
 
 def evaluate(folder: Path, split: str = "test", limit: int | None = None,
@@ -127,9 +140,12 @@ def evaluate(folder: Path, split: str = "test", limit: int | None = None,
     if limit:
         queries = dict(list(queries.items())[:limit])
     values = {"collection": collection_name(folder), "hybrid": True, **(overrides or {})}
-    # Every retriever must reach DEPTH papers for recall@100.
-    values["candidate_k"] = max(int(values.get("candidate_k", 0) or 0), DEPTH)
+    # Each retriever ranks chunks: 3 per paper lets every mode reach DEPTH papers for
+    # recall@100 (an abstract is 1 to 3 chunks of 256 tokens).
+    values["candidate_k"] = max(int(values.get("candidate_k", 0) or 0), 3 * DEPTH)
     settings = Settings.load(**values)
+    if not settings.hybrid:
+        raise RagError("--beir compares fused, BM25 and dense retrieval: leave hybrid on")
     log(f"{folder}: {len(papers)} documents, {len(queries)} queries with qrels ({split})")
     started = time.perf_counter()
     report = ingest_papers(papers, settings, files=[folder / "corpus.jsonl"], prune=True)
@@ -150,6 +166,7 @@ def evaluate(folder: Path, split: str = "test", limit: int | None = None,
             sources = retriever.search(text, top_k=DEPTH, mode=mode)
             latencies.append(time.perf_counter() - t0)
             ranked = [beir_id for s in sources for beir_id in ids_of.get(s.doc_id, [])]
+            ranked = list(dict.fromkeys(ranked))
             qrel = qrels[qid]
             scores["ndcg@10"].append(ndcg_at(ranked, qrel, 10))
             scores["recall@10"].append(recall_at(ranked, qrel, 10))

@@ -38,7 +38,8 @@ def replay(outcomes: list[Outcome], floor: float, margin: float) -> dict[str, fl
         if o.question.answerable:
             n_ans += 1
             answered += not declined
-            correct += (not declined) and o.correct
+            # A declined false premise stays correct (the grader's rule).
+            correct += o.correct if not declined else o.question.type == "false_premise"
         else:
             n_unans += 1
             abstained += declined

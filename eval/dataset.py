@@ -90,7 +90,7 @@ def corpus_for(settings) -> list[Paper]:
     ]
 
 
-def _problems(raw: object) -> list[str]:
+def _problems(raw: object, check_facts: bool = True) -> list[str]:
     """What is wrong with one parsed line (empty when it is a valid question)."""
     if not isinstance(raw, dict):
         return ["a question must be a JSON object"]
@@ -105,11 +105,31 @@ def _problems(raw: object) -> list[str]:
             out.append(f'"{name}" must be a list')
     if out:
         return out
-    answerable = bool(raw.get("answerable", kind in ANSWERABLE_KINDS))
+    answerable = raw.get("answerable", kind in ANSWERABLE_KINDS)
+    if not isinstance(answerable, bool):
+        out.append('"answerable" must be true or false')
     if answerable and not raw.get("gold"):
         out.append('an answerable question needs "gold" papers')
-    if kind in PER_PAPER_KINDS and raw.get("facts") and len(raw["facts"]) != len(raw["gold"]):
+    if (
+        check_facts
+        and kind in PER_PAPER_KINDS
+        and len(raw.get("facts", [])) != len(raw.get("gold", []))
+    ):
         out.append(f'"{kind}" questions list one fact per gold paper, in the order of "gold"')
+    needed = raw.get("min_papers")
+    if needed is not None and not (
+        isinstance(needed, int) and 1 <= needed <= len(raw.get("gold", []))
+    ):
+        out.append('"min_papers" must be a whole number from 1 to the number of gold papers')
+    if check_facts and not out:
+        from eval.grading import fact_options
+
+        context = " ".join([raw["question"], *(str(t.get("content", "")) for t in
+                                               raw.get("history", []))])  # fmt: skip
+        for fact in raw.get("facts", []):
+            if not fact_options(str(fact), context):
+                out.append(f"fact {fact!r} is already in the question or its history, so no "
+                           "answer can be credited for it")  # fmt: skip
     if kind == "yesno" and raw.get("label") not in ("yes", "no"):
         out.append('a "yesno" question needs "label": "yes" or "no"')
     for turn in raw.get("history", []):
@@ -119,13 +139,20 @@ def _problems(raw: object) -> list[str]:
     return out
 
 
-def load_questions(path: Path, papers: list[Paper], split: str = "") -> list[EvalQuestion]:
-    """Read, check and resolve a question file; a bad line raises a one-line error."""
+def load_questions(
+    path: Path, papers: list[Paper], split: str = "", check_facts: bool = True
+) -> list[EvalQuestion]:
+    """Read, check and resolve a question file; a bad line raises a one-line error.
+
+    ``check_facts=False`` accepts facts the question already holds and multi-paper
+    questions without one fact per paper: an old question file re-scored by the old
+    grader, which allowed both.
+    """
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
     for number, raw in iter_jsonl(read_text(path), str(path)):
         where = f"{path}:{number}"
-        problems = _problems(raw)
+        problems = _problems(raw, check_facts)
         if problems:
             raise RagError(f"{where}: {'; '.join(problems)} (format: eval/README.md)")
         qid = str(raw.get("id", number))

@@ -6,7 +6,8 @@ answer, at least one citation, every citation a gold paper. It was lax in four w
 ``v2`` closes:
 
 - a fact that already occurs in the question counted (an answer echoing the question
-  passed); in ``v2`` an option of a fact that the question contains is not accepted;
+  passed); in ``v2`` an option of a fact that the question (or its chat history)
+  contains is not accepted;
 - numbers matched inside other numbers and names ("8" in "18" or "8B"); ``v2`` matches a
   number only on number boundaries;
 - text the product adds by rule (a cited paper's title) could hold the fact; ``v2`` looks
@@ -37,10 +38,23 @@ def strip_markers(text: str) -> str:
     return MARKER.sub("", text)
 
 
-def normalise(text: str) -> str:
-    """Lower case, no markers, spelled-out numbers as digits, no thousands separators."""
+def normalise_v1(text: str) -> str:
+    """v1's normalisation, frozen: lower case, no markers, spelled-out numbers as digits,
+    no thousands separators."""
     text = spelled_to_digits(strip_markers(text).lower())
     return re.sub(r"(?<=\d),(?=\d{3})", "", text)
+
+
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+_PERCENT = re.compile(r"\s*(?:%|\bper ?cent\b)")
+
+
+def normalise(text: str) -> str:
+    """v1's normalisation, plus: every dash is "-", "40 percent" and "40 %" are "40%",
+    runs of white space are one space."""
+    text = _DASHES.sub("-", normalise_v1(text))
+    text = _PERCENT.sub("%", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def model_text(record: dict) -> str:
@@ -54,13 +68,14 @@ def _pattern(option: str) -> re.Pattern:
     """``option`` as a regex that matches a number only as a whole number."""
     body = re.escape(option)
     if option[:1].isdigit():
-        body = r"(?<![\w.])" + body  # "8" not inside "18" or "v8"
+        # "8" not inside "18", "v8", "8.8" or the name "GPT-8" ("8-10" still has an 8).
+        body = r"(?<![\w.])(?<![a-z]-)" + body
     if option[-1:].isdigit():
         body += r"(?![\w]|[.,]\d)"  # "8" not the start of "8B", "8.5" or "8,000"
     elif option[-1:].isalpha():
-        body += r"(?![a-z])"
+        body += r"(?![a-z0-9])"  # "bert" not in "berts" or "bert2"
     if option[:1].isalpha():
-        body = r"(?<![a-z])" + body
+        body = r"(?<![a-z0-9])" + body
     return re.compile(body)
 
 
@@ -119,10 +134,10 @@ def grade_v1(question: EvalQuestion, record: dict) -> Grade:
                      problem="" if abstained else "answered an unanswerable question")  # fmt: skip
     if abstained:
         return Grade(correct=False, answered=False, problem="abstained")
-    answer = normalise(record["answer"])
+    answer = normalise_v1(record["answer"])
     missing = [
         f for f in question.facts
-        if not any(normalise(o.strip()) in answer for o in f.split("|"))
+        if not any(normalise_v1(o.strip()) in answer for o in f.split("|"))
     ]  # fmt: skip
     cited = _cited(record)
     wrong = [d for d in cited if d not in question.gold]
@@ -148,17 +163,26 @@ def grade_v2(question: EvalQuestion, record: dict) -> Grade:
     grade = Grade(correct=False, answered=True, wrong_citations=wrong)
     if question.type in PER_PAPER_KINDS:
         return _grade_per_paper(question, text, cited, grade)
-    grade.missing = [f for f in question.facts if not has_fact(text, f, question.question)]
-    if question.type == "yesno" and question.label and not says_label(text, question.label):
-        grade.missing.insert(0, f"opens with {question.label!r}")
+    given = asked_text(question)
+    grade.missing = [f for f in question.facts if not has_fact(text, f, given)]
+    wrong_label = (
+        question.type == "yesno" and bool(question.label) and not says_label(text, question.label)
+    )
     if not cited:
         grade.problem = "no citation"
     elif wrong:
         grade.problem = "cited a non-gold paper"
+    elif wrong_label:
+        grade.problem = "yes/no not the label's"
     elif grade.missing:
         grade.problem = "missing fact"
     grade.correct = not grade.problem
     return grade
+
+
+def asked_text(question: EvalQuestion) -> str:
+    """What the user already said or was told: the question and the chat history."""
+    return " ".join([question.question, *(str(t.get("content", "")) for t in question.history)])
 
 
 def _grade_per_paper(question: EvalQuestion, text: str, cited: list[str], grade: Grade) -> Grade:
@@ -167,7 +191,7 @@ def _grade_per_paper(question: EvalQuestion, text: str, cited: list[str], grade:
     )
     covered = 0
     for doc_id, fact in zip(question.gold, question.facts, strict=False):
-        if doc_id in cited and has_fact(text, fact, question.question):
+        if doc_id in cited and has_fact(text, fact, asked_text(question)):
             covered += 1
         else:
             grade.missing.append(fact)

@@ -103,8 +103,10 @@ class Outcome:
         out = []
         if q.answerable and q.gold and not recall_at_k(self.ranked, q.gold, k):
             out.append(f"no gold paper in the top {k} sources")
-        if retrieval_only or self.correct:
+        if retrieval_only:
             return out
+        if self.correct:
+            return []  # passed: a retrieval miss did not matter (e.g. a declined premise)
         grade = self.grade
         if not q.answerable:
             return [*out, f"answered an unanswerable question: {rec['answer'][:120]!r}"]
@@ -124,8 +126,8 @@ class Outcome:
 def abstain_check(record: dict) -> str:
     """The name of the check that withheld an answer, from the record.
 
-    Records name it in ``abstain_check`` when the product gives one; older records only
-    have the reason's words, which map to the checks of rag/pipeline.py.
+    Records name it in ``abstain_check``; records saved before that field existed only have
+    the reason's words, which map to the same names.
     """
     if record.get("abstain_check"):
         return record["abstain_check"]
@@ -134,9 +136,7 @@ def abstain_check(record: dict) -> str:
         ("close enough", "relevance"),
         ("found no answer", "refusal"),
         ("about as likely", "answer_margin"),
-        ("restates", "grounding: restatement"),
-        ("number", "grounding: numbers"),
-        ("not in the sources", "grounding: words"),
+        ("most of its words", "grounding: words"),
         ("withheld", "grounding"),
     ):
         if words in reason:
@@ -144,7 +144,13 @@ def abstain_check(record: dict) -> str:
     return "other"
 
 
-def ask_all(assistant, questions: list[EvalQuestion], retrieval_only: bool, log=None) -> list:
+def ask_all(
+    assistant,
+    questions: list[EvalQuestion],
+    retrieval_only: bool,
+    log=None,
+    grader: str = DEFAULT_GRADER,
+) -> list:
     """Ask every question (models loaded once); records gain ``ranked``."""
     outcomes = []
     for q in questions:
@@ -163,7 +169,7 @@ def ask_all(assistant, questions: list[EvalQuestion], retrieval_only: bool, log=
         else:
             record = assistant.ask(q.question, q.history or None).to_dict()
         record["ranked"] = [s.doc_id for s in ranked_sources]
-        outcome = Outcome(q, record)
+        outcome = Outcome(q, record, grader)
         outcomes.append(outcome)
         if log:
             problems = outcome.problems(assistant.settings.top_k, retrieval_only)
@@ -204,9 +210,7 @@ def summarise(
     out["answered"] = mean(not o.record["abstained"] for o in askable)
     out["correct"] = mean(grades[id(o)].correct for o in answerable)
     out["abstained"] = mean(o.record["abstained"] for o in unanswerable)
-    out["facts_present"] = mean(
-        grades[id(o)].answered and not grades[id(o)].missing for o in answerable
-    )
+    out["facts_present"] = mean(facts_stated(o.question, grades[id(o)]) for o in answerable)
     per_paper = [o for o in answerable if o.question.type in PER_PAPER_KINDS]
     if per_paper:
         shares = [paper_shares(o.question, o.record) for o in per_paper]
@@ -235,6 +239,16 @@ def summarise(
         out[f"{name}_p50_s"] = statistics.median(values) if values else 0.0
         out[f"{name}_p95_s"] = percentile(values, 95)
     return out
+
+
+def facts_stated(question: EvalQuestion, grade: Grade) -> bool:
+    """Answered with every fact (multi-paper kinds: the facts of the papers needed)."""
+    if not grade.answered:
+        return False
+    if question.type in PER_PAPER_KINDS:
+        covered = len(question.gold) - len(grade.missing)
+        return covered >= question.papers_needed
+    return not grade.missing
 
 
 def citation_pairs(outcome: Outcome) -> list[tuple[str, dict]]:
@@ -270,6 +284,22 @@ def citation_scores(answered: list[Outcome], support: SupportCheck) -> dict[str,
         "citation_recall": sum(backed.values()) / sentences if sentences else 0.0,
         "support_agreement": agree / total if total else 0.0,
     }
+
+
+def support_disagreements(outcomes: list[Outcome], support: SupportCheck) -> list[dict]:
+    """The cited pairs where the independent check and the lexical one disagree."""
+    rows = []
+    for o in outcomes:
+        if o.record.get("abstained", True):
+            continue
+        for sentence, cite in citation_pairs(o):
+            title, text = cite["title"], cite.get("text") or support_text(cite["doc_id"])
+            independent = support.supports(sentence, title, text)
+            if independent != supports_lexical(sentence, title, text):
+                rows.append({"id": o.question.id, "split": o.question.split,
+                             "sentence": sentence, "cited": title,
+                             "independent": independent})  # fmt: skip
+    return rows
 
 
 def split_abstract_sentences(text: str) -> list[str]:
@@ -332,6 +362,10 @@ def load_run_questions(args: argparse.Namespace) -> list[EvalQuestion]:
         )
     questions = [q for path, split in question_files(args)
                  for q in load_questions(path, papers, split)]  # fmt: skip
+    ids = [q.id for q in questions]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise RagError(f"question id(s) {', '.join(twice[:5])} occur in more than one file")
     if args.only:
         wanted = set(args.only.split(","))
         questions = [q for q in questions if q.id in wanted]
@@ -379,14 +413,14 @@ def run_one(args: argparse.Namespace, questions: list[EvalQuestion] | None = Non
         assistant.warm_up()
     load_s = time.perf_counter() - started
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    outcomes = ask_all(assistant, questions, args.retrieval_only, log)
-    for o in outcomes:
-        o.grader = args.grader
+    outcomes = ask_all(assistant, questions, args.retrieval_only, log, args.grader)
     support = None if args.retrieval_only else SupportCheck(assistant.retriever.embed_short)
     summary, by_split = summaries(outcomes, settings.top_k, args.retrieval_only, support)
-    summary["model_load_s"] = load_s
+    disagreements = [] if support is None else support_disagreements(outcomes, support)
     # ru_maxrss is KiB on Linux: the whole process, models included.
-    summary["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for part in (summary, *by_split.values()):  # one process serves every split
+        part.update(model_load_s=load_s, peak_memory_mb=peak_mb)
     return {
         "label": ",".join(args.set) if args.set else "default",
         "settings": settings.model_dump(mode="json"),
@@ -395,27 +429,64 @@ def run_one(args: argparse.Namespace, questions: list[EvalQuestion] | None = Non
         "grader": args.grader,
         "summary": summary,
         "splits": by_split,
+        "support_disagreements": disagreements,
         "records": [compact(o.question, o.record) for o in outcomes],
     }
 
 
+def grader_specs(spec: str) -> list[tuple[str, Path | None]]:
+    """``"v1=old.jsonl,v2"`` -> [("v1", Path("old.jsonl")), ("v2", None)]: each grader with
+    the question file it grades against (None: the run's own question files)."""
+    out = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, path = part.partition("=")
+        if name not in GRADERS:
+            raise RagError(f"--grader {part}: use one of {', '.join(GRADERS)} (optionally =FILE)")
+        out.append((name, Path(path) if path else None))
+    return out
+
+
 def rescore(args: argparse.Namespace, questions: list[EvalQuestion]) -> list[dict]:
-    """Saved runs (``--out`` files) graded again by each grader named in ``--grader``."""
-    by_id = {q.id: q for q in questions}
+    """Saved runs (``--out`` files) graded again by each grader named in ``--grader``.
+
+    A grader may bring its own question file (``v1=FILE``): the old grader is meant to
+    see the questions as they were when the run was made.
+    """
+    text = args.rescore.read_text()
+    runs = json.loads(text)
+    if not isinstance(runs, list) or not all(isinstance(r, dict) and "records" in r for r in runs):
+        raise RagError(f"--rescore {args.rescore}: not a file written by `rag eval --out`")
     support = None
     rescored = []
-    for run in json.loads(args.rescore.read_text()):
+    for run in runs:
         if not run["retrieval_only"] and support is None:
             support = make_support_check()
-        for grader in args.grader.split(","):
+        for index, (grader, path) in enumerate(grader_specs(args.grader)):
+            pool = (
+                questions
+                if path is None
+                else load_questions(path, default_papers(), check_facts=grader == "v2")
+            )
+            by_id = {q.id: q for q in pool}
             outcomes = [Outcome(by_id[r["id"]], r, grader)
                         for r in run["records"] if r["id"] in by_id]  # fmt: skip
+            left_out = len(run["records"]) - len(outcomes)
+            if left_out:
+                print(f"--rescore: {left_out} records have no question in the files read",
+                      file=sys.stderr)  # fmt: skip
             summary, by_split = summaries(outcomes, run["top_k"], run["retrieval_only"], support)
-            for kept in ("model_load_s", "peak_memory_mb"):
-                if kept in run["summary"]:
-                    summary[kept] = run["summary"][kept]
-            rescored.append({**run, "label": f"{run['label']} ({grader})", "grader": grader,
-                             "summary": summary, "splits": by_split})  # fmt: skip
+            for part in (summary, *by_split.values()):
+                for kept in ("model_load_s", "peak_memory_mb"):
+                    if kept in run["summary"]:
+                        part[kept] = run["summary"][kept]
+            # Support does not depend on the grader: listed once per run.
+            disagreements = (
+                support_disagreements(outcomes, support) if support and index == 0 else []
+            )
+            label = f"{run['label']} ({grader}{', ' + path.name if path else ''})"
+            rescored.append({**run, "label": label, "grader": grader, "summary": summary,
+                             "splits": by_split,
+                             "support_disagreements": disagreements})  # fmt: skip
     return rescored
 
 
@@ -481,8 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--grader",
         default=DEFAULT_GRADER,
-        help=f"answer grader: {', '.join(GRADERS)} (eval/grading.py); with --rescore, "
-        "a comma-separated list",
+        help=f"answer grader: {', '.join(GRADERS)} (eval/grading.py); with --rescore, a "
+        "comma-separated list, each optionally with its question file: v1=OLD.jsonl,v2",
     )
     parser.add_argument(
         "--rescore", type=Path, help="grade the runs saved in this --out file again, no model"
@@ -534,8 +605,8 @@ def main(argv: list[str] | None = None) -> int:
     from eval.report import format_table, write_report
 
     args = build_parser().parse_args(argv)
-    unknown = set(args.grader.split(",")) - set(GRADERS)
-    if unknown or ("," in args.grader and not args.rescore):
+    specs = grader_specs(args.grader)
+    if not args.rescore and (len(specs) != 1 or specs[0][1] is not None):
         raise RagError(f"--grader {args.grader}: use one of {', '.join(GRADERS)}"
                        " (a comma-separated list only with --rescore)")  # fmt: skip
     if args.run_json:  # a child of run_in_subprocess
@@ -548,7 +619,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.corpus:
         use_corpus(args.corpus)
     if args.rescore:
-        questions = [q for path, split in question_files(args)
+        # Without --questions, both splits: each record finds its question by id.
+        files = question_files(args) if args.questions else [(split_path(n), n) for n in SPLITS]
+        questions = [q for path, split in files
                      for q in load_questions(path, default_papers(), split)]  # fmt: skip
         runs = rescore(args, questions)
     else:

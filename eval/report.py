@@ -184,6 +184,30 @@ def failure_groups(run: dict, questions: dict[str, EvalQuestion]) -> list[tuple[
     return rows
 
 
+def _disagreement_md(run: dict) -> list[str]:
+    rows = run.get("support_disagreements") or []
+    if not rows:
+        return []
+    out = [
+        f"## Citation checks disagree: {run['label']} ({len(rows)} pairs)",
+        "",
+        "The independent check (eval/support.py) against the product-style word overlap.",
+        "",
+        "| id | split | sentence | cited | independent says |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        verdict = "supported" if r["independent"] else "not supported"
+        cells = [r["id"], r["split"] or "-", r["sentence"], r["cited"][:60], verdict]
+        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return [*out, ""]
+
+
+def _cell(text: str) -> str:
+    """Text that stays inside one Markdown table cell."""
+    return " ".join(text.replace("|", "/").split())
+
+
 def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuestion]) -> Path:
     """Write report.md, report.html and the two plots into ``folder``; return the HTML path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -210,8 +234,9 @@ def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuesti
                 "| split | cause | count | kinds | ids |",
                 "|---|---|---|---|---|",
             ]
-            md += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in groups]
+            md += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in groups]
             md.append("")
+        md += _disagreement_md(run)
         failed = _failures(run, questions)
         md += [
             f"## Failed questions: {run['label']} ({len(failed)})",
@@ -219,7 +244,7 @@ def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuesti
             "| id | split | type | question | what went wrong |",
             "|---|---|---|---|---|",
         ]
-        md += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in failed]
+        md += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in failed]
         md.append("")
     (folder / "report.md").write_text("\n".join(md))
 

@@ -29,12 +29,13 @@ from eval.grading import strip_markers
 from rag.terms import content_terms, numbers_in
 
 # Chosen on the dev split by ``python -m eval.support --split dev`` (eval/README.md).
-MIN_SIMILARITY = 0.6
+MIN_SIMILARITY = 0.5
 MIN_TERM_SHARE = 0.6  # lexical check: share of the sentence's content words in the abstract
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
 # A token that names something: two capitals, or a capital and a digit ("GPT-4", "HFT").
 _NAME = re.compile(r"(?<![\w-])(?=[\w-]*[A-Z][\w-]*[A-Z0-9])[A-Za-z][\w-]*[A-Za-z0-9]")
+_WORD = re.compile(r"[\w-]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
@@ -43,6 +44,7 @@ def _numbers(text: str) -> set[str]:
 
 
 def _names(text: str) -> set[str]:
+    # Whole tokens: "BERT" is not in "RoBERTa", nor "GPT-4" in "GPT-4o".
     return {m.group().lower().removesuffix("s") for m in _NAME.finditer(text)}
 
 
@@ -65,14 +67,19 @@ class SupportCheck:
 
     def _source_vectors(self, title: str, abstract: str) -> np.ndarray:
         key = (title, abstract)
+        if not split_abstract(title, abstract):
+            return np.zeros((1, 1))  # no text: nothing is similar
         if key not in self._cache:
             self._cache[key] = np.asarray(self.embed(split_abstract(title, abstract)))
         return self._cache[key]
 
     def similarity(self, sentence: str, title: str, abstract: str) -> float:
         """Cosine of the sentence to its best-matching title/abstract sentence."""
+        sources = self._source_vectors(title, abstract)
+        if sources.shape[1] == 1:
+            return 0.0
         vector = np.asarray(self.embed([strip_markers(sentence)]))[0]
-        return float(np.max(self._source_vectors(title, abstract) @ vector))
+        return float(np.max(sources @ vector))
 
     def exact_parts_match(self, sentence: str, title: str, abstract: str) -> bool:
         """Every number and name-like token of the sentence occurs in the source."""
@@ -80,8 +87,8 @@ class SupportCheck:
         source = f"{title} {abstract}"
         if not _numbers(sentence) <= _numbers(source):
             return False
-        source_lower = source.lower()
-        return all(name in source_lower for name in _names(sentence))
+        source_names = {n.lower() for n in _WORD.findall(source)} | _names(source)
+        return all(name in source_names for name in _names(sentence))
 
     def supports(self, sentence: str, title: str, abstract: str) -> bool:
         """Whether the abstract (with its title) backs the sentence."""
@@ -106,6 +113,9 @@ def supports_lexical(sentence: str, title: str, abstract: str) -> bool:
     return not terms or len(terms & source_terms) / len(terms) >= MIN_TERM_SHARE
 
 
+SKIPPED_KINDS = ("multi", "comparison", "false_premise")
+
+
 def validation_pairs(split: str) -> list[tuple[str, str, str, bool]]:
     """(reference answer, title, abstract, should support) over a split's questions: each
     reference against its first gold paper and against the best-ranked non-gold paper."""
@@ -119,7 +129,9 @@ def validation_pairs(split: str) -> list[tuple[str, str, str, bool]]:
     assistant = Assistant(Settings.load())
     pairs = []
     for q in load_questions(split_path(split), papers, split):
-        if not (q.reference and q.gold and q.answerable):
+        # Single-paper kinds only: a multi-paper or corrective reference also states what
+        # other papers say, or the premise it corrects, which its first gold paper lacks.
+        if not (q.reference and q.gold and q.answerable) or q.type in SKIPPED_KINDS:
             continue
         gold = by_id[q.gold[0]]
         pairs.append((q.reference, gold.title, gold.text, True))

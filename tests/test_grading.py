@@ -44,7 +44,10 @@ def test_numbers_match_only_on_number_boundaries() -> None:
     assert contains("It has 8 layers.", "8")
     for inside in ("The Quill-8B model.", "It has 18 layers.", "It has 8.5 layers.", "v8 wins"):
         assert not contains(inside, "8"), inside
-    assert contains("Quill-8B is large.", "8B") and not contains("Quill-18B", "8B")
+    assert contains("It is an 8B model.", "8B") and not contains("an 18B model", "8B")
+    assert not contains("Quill-4 wins.", "4")  # a number inside a name is not a quantity
+    assert contains("8-10 layers", "8") and contains("8–10 layers", "8-10")  # any dash
+    assert contains("a 40 percent drop", "40%") and contains("a 40 % drop", "40%")
     assert contains("about 12,000 abstracts", "12000")  # thousands separators ignored
     assert contains("twelve layers", "12")  # spelled-out numbers are numbers
     assert contains("a 40% drop", "40%") and not contains("a 140% rise", "40%")
