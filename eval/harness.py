@@ -579,9 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def use_corpus(path: Path) -> None:
+def use_corpus(path: Path, questions: Path | None) -> None:
     """Index ``path`` into a collection of its own and point this run (and its children)
-    at it: ``RAG_COLLECTION`` is read by every ``Settings.load``."""
+    at it: ``RAG_COLLECTION`` is read by every ``Settings.load``. The question file is
+    checked against the papers first: a bad line costs no embedding."""
     from rag.ingest import ingest_papers
     from rag.loaders import expand_paths, load_papers
     from rag.settings import Settings
@@ -596,6 +597,8 @@ def use_corpus(path: Path) -> None:
     papers = load_papers(files)
     if not papers:
         raise RagError(f"--corpus {path}: no abstracts found (formats: README.md, Loading)")
+    if questions:
+        load_questions(questions, papers)
     report = ingest_papers(papers, Settings.load(), files=files, prune=True)
     print(f"--corpus: {report.summary()}", file=sys.stderr)
 
@@ -617,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return beir_main(args)
     if args.corpus:
-        use_corpus(args.corpus)
+        use_corpus(args.corpus, args.questions)
     if args.rescore:
         # Without --questions, both splits: each record finds its question by id.
         files = question_files(args) if args.questions else [(split_path(n), n) for n in SPLITS]

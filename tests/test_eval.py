@@ -129,3 +129,32 @@ def test_invalid_values_are_one_line_errors(
     result = _run_eval(["--retrieval-only", "--set", setting], corpus_settings, tmp_path)
     assert result.returncode == 2, result.stderr[-500:]
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_rescore_reproduces_the_old_baseline_under_v1(tmp_path: Path) -> None:
+    """The old grader, given the question file of its day, gives the recorded number."""
+    baseline = ROOT / "eval" / "results" / "baseline"
+    out = tmp_path / "rescored.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "eval", "--rescore", str(baseline / "runs.json"),
+         "--grader", f"v1={baseline / 'questions.jsonl'},v2", "--out", str(out)],
+        cwd=ROOT, env=subprocess_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    recorded = json.loads((baseline / "runs.json").read_text())[0]["summary"]["correct"]
+    v1, v2 = json.loads(out.read_text())
+    assert v1["grader"] == "v1" and v1["summary"]["correct"] == pytest.approx(recorded)
+    assert v2["grader"] == "v2" and v2["summary"]["correct"] < v1["summary"]["correct"]
+
+
+def test_both_splits_are_reported_side_by_side(corpus_settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "runs.json"
+    result = _run_eval(["--retrieval-only", "--quiet", "--split", "both", "--out", str(out)],
+                       corpus_settings, tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "[dev]" in result.stdout and "[test]" in result.stdout and "test - dev" in result.stdout
+    (run,) = json.loads(out.read_text())
+    assert set(run["splits"]) == {"dev", "test"}
+    assert run["splits"]["dev"]["questions"] + run["splits"]["test"]["questions"] == len(
+        run["records"]
+    )
