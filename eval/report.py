@@ -278,6 +278,18 @@ def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuesti
                 for row in groups
             ]
             parts.append("</table>")
+        disagree = run.get("support_disagreements") or []
+        if disagree:
+            parts.append(f"<h2>Citation checks disagree: {html.escape(run['label'])} "
+                         f"({len(disagree)} pairs)</h2>")  # fmt: skip
+            parts.append("<table><tr><th>id</th><th>split</th><th>sentence</th><th>cited</th>"
+                         "<th>independent says</th></tr>")  # fmt: skip
+            for r in disagree:
+                verdict = "supported" if r["independent"] else "not supported"
+                cells = [r["id"], r["split"] or "-", r["sentence"], r["cited"], verdict]
+                parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+                             + "</tr>")  # fmt: skip
+            parts.append("</table>")
         failed = _failures(run, questions)
         parts.append(f"<h2>Failed questions: {html.escape(run['label'])} ({len(failed)})</h2>")
         parts.append(
