@@ -126,12 +126,17 @@ def paper_shares(question: EvalQuestion, record: dict) -> tuple[float, float]:
     return recall, (len(gold_cited) / len(cited) if cited else 0.0)
 
 
+def _declined(abstained: bool) -> Grade:
+    """An unanswerable question: right when the answer was withheld (both graders)."""
+    return Grade(correct=abstained, answered=not abstained,
+                 problem="" if abstained else "answered an unanswerable question")  # fmt: skip
+
+
 def grade_v1(question: EvalQuestion, record: dict) -> Grade:
     """The first sessions' grader (module docstring): kept to re-score old runs."""
     abstained = record.get("abstained", True)
     if not question.answerable:
-        return Grade(correct=abstained, answered=not abstained,
-                     problem="" if abstained else "answered an unanswerable question")  # fmt: skip
+        return _declined(abstained)
     if abstained:
         return Grade(correct=False, answered=False, problem="abstained")
     answer = normalise_v1(record["answer"])
@@ -151,8 +156,7 @@ def grade_v2(question: EvalQuestion, record: dict) -> Grade:
     """The stricter grader (module docstring)."""
     abstained = record.get("abstained", True)
     if not question.answerable:
-        return Grade(correct=abstained, answered=not abstained,
-                     problem="" if abstained else "answered an unanswerable question")  # fmt: skip
+        return _declined(abstained)
     if abstained:
         # Declining a false premise is right: the sources do not hold what it assumes.
         ok = question.type == "false_premise"

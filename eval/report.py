@@ -184,23 +184,38 @@ def failure_groups(run: dict, questions: dict[str, EvalQuestion]) -> list[tuple[
     return rows
 
 
+def _md_section(title: str, header: list[str], rows, intro: str = "") -> list[str]:
+    """A Markdown heading and table (each row a sequence of cells)."""
+    out = [f"## {title}", "", *([intro, ""] if intro else [])]
+    out += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return [*out, ""]
+
+
 def _disagreement_md(run: dict) -> list[str]:
-    rows = run.get("support_disagreements") or []
+    rows = _disagreement_rows(run)
     if not rows:
         return []
-    out = [
-        f"## Citation checks disagree: {run['label']} ({len(rows)} pairs)",
-        "",
+    return _md_section(
+        f"Citation checks disagree: {run['label']} ({len(rows)} pairs)",
+        ["id", "split", "sentence", "cited", "independent says"],
+        rows,
         "The independent check (eval/support.py) against the product-style word overlap.",
-        "",
-        "| id | split | sentence | cited | independent says |",
-        "|---|---|---|---|---|",
+    )
+
+
+def _disagreement_rows(run: dict) -> list[list[str]]:
+    """(id, split, sentence, cited title, verdict) per pair where the checks disagree."""
+    return [
+        [
+            r["id"],
+            r["split"] or "-",
+            r["sentence"],
+            r["cited"][:60],
+            "supported" if r["independent"] else "not supported",
+        ]
+        for r in run.get("support_disagreements") or []
     ]
-    for r in rows:
-        verdict = "supported" if r["independent"] else "not supported"
-        cells = [r["id"], r["split"] or "-", r["sentence"], r["cited"][:60], verdict]
-        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    return [*out, ""]
 
 
 def _cell(text: str) -> str:
@@ -228,24 +243,12 @@ def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuesti
     for run in runs:
         groups = failure_groups(run, questions)
         if groups:
-            md += [
-                f"## Failures by cause: {run['label']}",
-                "",
-                "| split | cause | count | kinds | ids |",
-                "|---|---|---|---|---|",
-            ]
-            md += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in groups]
-            md.append("")
+            md += _md_section(f"Failures by cause: {run['label']}",
+                              ["split", "cause", "count", "kinds", "ids"], groups)  # fmt: skip
         md += _disagreement_md(run)
         failed = _failures(run, questions)
-        md += [
-            f"## Failed questions: {run['label']} ({len(failed)})",
-            "",
-            "| id | split | type | question | what went wrong |",
-            "|---|---|---|---|---|",
-        ]
-        md += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in failed]
-        md.append("")
+        header = ["id", "split", "type", "question", "what went wrong"]
+        md += _md_section(f"Failed questions: {run['label']} ({len(failed)})", header, failed)
     (folder / "report.md").write_text("\n".join(md))
 
     def image(name: str) -> str:
@@ -284,11 +287,10 @@ def write_report(folder: Path, runs: list[dict], questions: dict[str, EvalQuesti
                          f"({len(disagree)} pairs)</h2>")  # fmt: skip
             parts.append("<table><tr><th>id</th><th>split</th><th>sentence</th><th>cited</th>"
                          "<th>independent says</th></tr>")  # fmt: skip
-            for r in disagree:
-                verdict = "supported" if r["independent"] else "not supported"
-                cells = [r["id"], r["split"] or "-", r["sentence"], r["cited"], verdict]
-                parts.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
-                             + "</tr>")  # fmt: skip
+            parts += [
+                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+                for cells in _disagreement_rows(run)
+            ]
             parts.append("</table>")
         failed = _failures(run, questions)
         parts.append(f"<h2>Failed questions: {html.escape(run['label'])} ({len(failed)})</h2>")
