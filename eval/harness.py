@@ -265,14 +265,21 @@ def citation_pairs(outcome: Outcome) -> list[tuple[str, dict]]:
     return pairs
 
 
+def cited_texts(outcome: Outcome) -> list[tuple[str, str, str]]:
+    """(sentence, cited title, cited abstract) for each marker of the model-written answer."""
+    return [
+        (sentence, cite["title"], cite.get("text") or support_text(cite["doc_id"]))
+        for sentence, cite in citation_pairs(outcome)
+    ]
+
+
 def citation_scores(answered: list[Outcome], support: SupportCheck) -> dict[str, float]:
     """Citation precision and recall by the independent check, and how often the
     product-style lexical check agrees with it (eval/support.py)."""
     good = total = agree = 0
     backed: dict[tuple[int, str], bool] = {}
     for o in answered:
-        for sentence, cite in citation_pairs(o):
-            title, text = cite["title"], cite.get("text") or support_text(cite["doc_id"])
+        for sentence, title, text in cited_texts(o):
             ok = support.supports(sentence, title, text)
             good, total = good + ok, total + 1
             agree += ok == supports_lexical(sentence, title, text)
@@ -292,8 +299,7 @@ def support_disagreements(outcomes: list[Outcome], support: SupportCheck) -> lis
     for o in outcomes:
         if o.record.get("abstained", True):
             continue
-        for sentence, cite in citation_pairs(o):
-            title, text = cite["title"], cite.get("text") or support_text(cite["doc_id"])
+        for sentence, title, text in cited_texts(o):
             independent = support.supports(sentence, title, text)
             if independent != supports_lexical(sentence, title, text):
                 rows.append({"id": o.question.id, "split": o.question.split,

@@ -64,6 +64,8 @@ class SupportCheck:
         self.embed = embed
         self.min_similarity = min_similarity
         self._cache: dict[tuple[str, str], np.ndarray] = {}
+        # A run asks about the same pair for the whole run, each split and the report.
+        self._verdicts: dict[tuple[str, str, str], bool] = {}
 
     def _source_vectors(self, title: str, abstract: str) -> np.ndarray:
         key = (title, abstract)
@@ -92,6 +94,12 @@ class SupportCheck:
 
     def supports(self, sentence: str, title: str, abstract: str) -> bool:
         """Whether the abstract (with its title) backs the sentence."""
+        key = (sentence, title, abstract)
+        if key not in self._verdicts:
+            self._verdicts[key] = self._supports(sentence, title, abstract)
+        return self._verdicts[key]
+
+    def _supports(self, sentence: str, title: str, abstract: str) -> bool:
         text = strip_markers(sentence).strip(" .,;:!?")
         if len(re.findall(r"\w+", text)) < 3:
             return True  # nothing checkable ("Yes.")
