@@ -121,21 +121,20 @@ def _problems(raw: object, check_facts: bool = True) -> list[str]:
         isinstance(needed, int) and 1 <= needed <= len(raw.get("gold", []))
     ):
         out.append('"min_papers" must be a whole number from 1 to the number of gold papers')
+    for turn in raw.get("history", []):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            out.append('"history" turns look like {"role": "user"|"assistant", "content": ...}')
+            break
     if check_facts and not out:
-        from eval.grading import fact_options
+        from eval.grading import asked_text, fact_options
 
-        context = " ".join([raw["question"], *(str(t.get("content", "")) for t in
-                                               raw.get("history", []))])  # fmt: skip
+        context = asked_text(raw["question"], raw.get("history", []))
         for fact in raw.get("facts", []):
             if not fact_options(str(fact), context):
                 out.append(f"fact {fact!r} is already in the question or its history, so no "
                            "answer can be credited for it")  # fmt: skip
     if kind == "yesno" and raw.get("label") not in ("yes", "no"):
         out.append('a "yesno" question needs "label": "yes" or "no"')
-    for turn in raw.get("history", []):
-        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
-            out.append('"history" turns look like {"role": "user"|"assistant", "content": ...}')
-            break
     return out
 
 

@@ -120,9 +120,12 @@ def _cited(record: dict) -> list[str]:
 
 def paper_shares(question: EvalQuestion, record: dict) -> tuple[float, float]:
     """(gold papers cited / gold papers, cited papers that are gold / cited papers)."""
-    cited = [] if record.get("abstained", True) else _cited(record)
-    gold_cited = [d for d in question.gold if d in cited]
-    recall = len(gold_cited) / len(question.gold) if question.gold else 0.0
+    return _shares(question.gold, [] if record.get("abstained", True) else _cited(record))
+
+
+def _shares(gold: list[str], cited: list[str]) -> tuple[float, float]:
+    gold_cited = [d for d in gold if d in cited]
+    recall = len(gold_cited) / len(gold) if gold else 0.0
     return recall, (len(gold_cited) / len(cited) if cited else 0.0)
 
 
@@ -167,7 +170,7 @@ def grade_v2(question: EvalQuestion, record: dict) -> Grade:
     grade = Grade(correct=False, answered=True, wrong_citations=wrong)
     if question.type in PER_PAPER_KINDS:
         return _grade_per_paper(question, text, cited, grade)
-    given = asked_text(question)
+    given = asked_text(question.question, question.history)
     grade.missing = [f for f in question.facts if not has_fact(text, f, given)]
     wrong_label = (
         question.type == "yesno" and bool(question.label) and not says_label(text, question.label)
@@ -184,18 +187,17 @@ def grade_v2(question: EvalQuestion, record: dict) -> Grade:
     return grade
 
 
-def asked_text(question: EvalQuestion) -> str:
+def asked_text(question: str, history: list[dict]) -> str:
     """What the user already said or was told: the question and the chat history."""
-    return " ".join([question.question, *(str(t.get("content", "")) for t in question.history)])
+    return " ".join([question, *(str(turn.get("content", "")) for turn in history)])
 
 
 def _grade_per_paper(question: EvalQuestion, text: str, cited: list[str], grade: Grade) -> Grade:
-    grade.paper_recall, grade.paper_precision = paper_shares(
-        question, {"citations": [{"doc_id": d} for d in cited], "abstained": False}
-    )
+    grade.paper_recall, grade.paper_precision = _shares(question.gold, cited)
+    given = asked_text(question.question, question.history)
     covered = 0
     for doc_id, fact in zip(question.gold, question.facts, strict=False):
-        if doc_id in cited and has_fact(text, fact, asked_text(question)):
+        if doc_id in cited and has_fact(text, fact, given):
             covered += 1
         else:
             grade.missing.append(fact)
