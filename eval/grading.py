@@ -26,15 +26,16 @@ import re
 from dataclasses import dataclass, field
 
 from eval.dataset import PER_PAPER_KINDS, EvalQuestion
+from rag.markers import MARKER
 from rag.terms import spelled_to_digits
 
-MARKER = re.compile(r"\[\d[\d,\s–-]*\]")
 # The rule-added naming suffix of records written before ``model_answer`` existed.
 _NAMING_SUFFIX = re.compile(r'\s+Papers?: ".*\.\s*$', re.DOTALL)
 
 
 def strip_markers(text: str) -> str:
-    """The text without [n] citation markers."""
+    """The text without [n] citation markers (the project's one pattern, ``rag.markers``;
+    only the markers go, the spaces around them stay, as they did in v1)."""
     return MARKER.sub("", text)
 
 

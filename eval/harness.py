@@ -340,7 +340,7 @@ def parse_overrides(specs: list[str]) -> dict[str, str]:
             key, sep, value = (x.strip() for x in part.partition("="))
             if not sep:
                 raise RagError(f"setting {part!r} must look like name=value (e.g. top_k=3)")
-            if key not in Settings.model_fields:
+            if key not in Settings.field_names():
                 raise RagError(f"unknown setting {key!r}; the names are in rag/settings.py")
             overrides[key] = value
     return overrides
