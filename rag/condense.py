@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
+from rag.markers import strip_markers
+
 _FOLLOWUP_CUES = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|"
     r"the (papers?|models?|method|approach|framework|study|work|benchmark|dataset|authors?)|"
     r"same|above|previous|former|latter)\b",
     re.IGNORECASE,
 )
-_CITATION = re.compile(r"\[\d+(?:\s*[,-]\s*\d+)*\]")
 MAX_CONTEXT_CHARS = 300
 
 
@@ -26,6 +27,11 @@ def is_followup(question: str) -> bool:
 
 def _last(history: list[dict], role: str) -> str:
     return next((m.get("content", "") for m in reversed(history) if m.get("role") == role), "")
+
+
+def previous_answer(history: list[dict] | None) -> dict | None:
+    """The last assistant message of the history, if any."""
+    return next((m for m in reversed(history or []) if m.get("role") == "assistant"), None)
 
 
 def followup_note(question: str, history: list[dict] | None) -> str:
@@ -41,5 +47,5 @@ def condense_question(question: str, history: list[dict] | None) -> str:
     if not history or not is_followup(question):
         return question
     last_user, last_answer = _last(history, "user"), _last(history, "assistant")
-    context = " ".join(filter(None, [last_user, _CITATION.sub("", last_answer)]))
+    context = " ".join(filter(None, [last_user, strip_markers(last_answer)]))
     return f"{question} (context: {context[:MAX_CONTEXT_CHARS].strip()})"

@@ -57,10 +57,20 @@ class Generator:
         self._prefix_cache = None
         self._lock = threading.Lock()  # one generation at a time per model instance
 
-    def _chat_ids(self, messages: list[dict], add_generation_prompt: bool) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=add_generation_prompt, tokenize=True
-        )
+    def _chat_ids(
+        self, messages: list[dict], add_generation_prompt: bool, reply_prefix: str | None = None
+    ) -> list[int]:
+        if reply_prefix:
+            # The reply is started for the model (a title and its marker); it continues it.
+            ids = self.tokenizer.apply_chat_template(
+                [*messages, {"role": "assistant", "content": reply_prefix}],
+                continue_final_message=True,
+                tokenize=True,
+            )
+        else:
+            ids = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=add_generation_prompt, tokenize=True
+            )
         if isinstance(ids, dict) or hasattr(ids, "input_ids"):
             ids = ids["input_ids"]
         return list(ids)
@@ -93,6 +103,8 @@ class Generator:
         max_new_tokens: int | None = None,
         stats: GenerationStats | None = None,
         alternative: str | None = None,
+        reply_prefix: str | None = None,
+        one_line: bool = False,
     ) -> Iterator[str]:
         """Yield text pieces of the assistant's reply to ``messages`` (greedy decoding).
 
@@ -100,12 +112,14 @@ class Generator:
         (system prompt, examples); their KV cache is computed once and reused.
         With ``alternative`` (e.g. a refusal), ``stats`` also gets the mean log-probability
         the model gives that reply, to compare with its own: one short extra forward pass.
+        ``reply_prefix``: the start of the reply, written for the model (not yielded);
+        ``one_line``: stop at the end of the first line.
         """
         import torch
         from transformers import TextIteratorStreamer
 
         stats = stats or GenerationStats()
-        ids = self._chat_ids(messages, add_generation_prompt=True)
+        ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
         stats.prompt_tokens = len(ids)
         kwargs: dict = {}
         if prefix_messages:
@@ -119,7 +133,7 @@ class Generator:
         generate_kwargs = dict(
             input_ids=input_ids,
             attention_mask=torch.ones_like(input_ids),
-            max_new_tokens=max_new_tokens or self.settings.max_new_tokens,
+            max_new_tokens=max_new_tokens or self.settings.replies.max_new_tokens,
             do_sample=False,
             temperature=None,
             top_p=None,
@@ -130,6 +144,8 @@ class Generator:
             output_scores=True,
             **kwargs,
         )
+        if one_line:
+            generate_kwargs.update(stop_strings=["\n"], tokenizer=self.tokenizer)
         result: dict = {}
 
         def run() -> None:

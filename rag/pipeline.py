@@ -1,5 +1,13 @@
-"""Question in, cited answer out: condense -> retrieve -> (abstain?) -> generate -> check
-citations -> name the cited papers when the question asked for one.
+"""Question in, cited answer out.
+
+condense the follow-up -> retrieve (the previous answer's papers first) -> relevance
+floor -> the question's shape (``rag.shapes``) picks the reply:
+
+- fact, yes/no, superlative: one free reply from the plausible sources, then the checks;
+- "which paper" / "is there work on", several papers, comparison: the papers are chosen
+  by retrieval (``rag.selection``), each gets a line that starts with its title and
+  marker, written by rule, and the model only says what that paper does; a line whose
+  words fail the checks quotes the abstract's closest sentence instead.
 
 ``Assistant.stream`` yields events so front ends can show sources first, then tokens as
 they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
@@ -10,81 +18,34 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-import numpy as np
-
-from rag.abstain import grounding, is_refusal, relevance
-from rag.citations import Citation, check_citations, cited_numbers, reattribute
-from rag.condense import condense_question, followup_note
+from rag.checks import build_checks, run_checks
+from rag.checks.citations import check_citations
+from rag.condense import condense_question, followup_note, is_followup, previous_answer
+from rag.context import closest_sentence, sources_block
 from rag.errors import RagError
 from rag.generator import GenerationStats
-from rag.naming import name_cited_papers
+from rag.markers import MARKER, strip_markers
 from rag.prompt import (
+    JOBS,
+    LINE_JOB,
     REFUSAL,
     build_messages,
-    format_sources,
-    is_instruction,
     prefix_messages,
-    select_sentences,
-    split_sentences,
     trim_to_sentence,
+    verdict_first,
 )
-from rag.retrieve import HybridRetriever, Source
+from rag.retrieve import HybridRetriever
+from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
+from rag.shapes import asks_existence_yes, question_shape
+from rag.terms import split_sentences
+from rag.types import Answer, Draft, Event, Shape, Source, Verdict
 
 ABSTAIN_TEXT = "The indexed abstracts do not answer this question."
-
-
-@dataclass
-class Answer:
-    """Everything a front end shows for one question."""
-
-    question: str
-    query: str  # what was searched (the condensed follow-up)
-    answer: str
-    abstained: bool
-    sources: list[Source]
-    citations: list[Citation] = field(default_factory=list)
-    invalid_citations: list[int] = field(default_factory=list)
-    abstain_reason: str | None = None
-    abstain_check: str | None = None  # the name of the check that withheld the answer
-    draft: str = ""  # the model's raw reply, kept when the answer was withheld
-    # The model-written part of ``answer`` (its markers checked): ``answer`` may add text by
-    # rule after it (a cited paper's title), which an evaluation must not credit to the model.
-    model_answer: str = ""
-    notes: list[str] = field(default_factory=list)
-    signals: dict[str, float | None] = field(default_factory=dict)  # what abstention looked at
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """The JSON shape of ``rag ask --json``."""
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "abstained": self.abstained,
-            "abstain_reason": self.abstain_reason,
-            "abstain_check": self.abstain_check,
-            "citations": [c.to_dict() for c in self.citations],
-            "invalid_citations": self.invalid_citations,
-            "sources": [s.to_dict() for s in self.sources],
-            "query": self.query,
-            "draft": self.draft,
-            "model_answer": self.model_answer,
-            "notes": self.notes,
-            "signals": {k: v if v is None else round(v, 4) for k, v in self.signals.items()},
-            "timings": {k: round(v, 3) for k, v in self.timings.items()},
-        }
-
-
-@dataclass
-class Event:
-    """A step of a streamed answer: ``sources``, ``token`` or ``done``."""
-
-    kind: str
-    text: str = ""
-    sources: list[Source] | None = None
-    answer: Answer | None = None
+LINE_SHAPES = (Shape.EXISTENCE, Shape.SEVERAL, Shape.COMPARISON)
+# Papers searched for a follow-up's previous answer: the first is the one it was about.
+PREVIOUS_PAPERS = 1
 
 
 def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]]:
@@ -97,6 +58,30 @@ def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]
     return question, []
 
 
+def scaffold_for(source: Source) -> str:
+    """How a line starts, by rule: the paper's title and marker.
+
+    A paper whose file gave no title is "Paper [n]": its first words make a poor name, and
+    the model, continuing "Paper [n]", names its method from the abstract.
+    """
+    name = "Paper" if source.title_is_derived else source.title
+    return f"{name} [{source.rank}]"
+
+
+def first_sentence(raw: str) -> str:
+    """A line's first sentence: a line says one thing about one paper (the model, asked for
+    one sentence, sometimes goes on to the next paper, or runs out of tokens mid-way)."""
+    line = raw.split("\n")[0]
+    if scaffold_markers := MARKER.search(line):
+        # Its own markers would cut the line at "] " (trim_to_sentence); they are dropped
+        # later anyway (CitationCheck), so the sentence is found without them.
+        line = strip_markers(line)
+    sentences = split_sentences(line.strip())
+    if len(sentences) > 1 or (sentences and sentences[0][-1:] in ".!?"):
+        return (" " if line[:1] == " " else "") + sentences[0]
+    return trim_to_sentence(line) if scaffold_markers is None else line.strip()
+
+
 class Assistant:
     """The research-paper assistant over one index."""
 
@@ -106,6 +91,7 @@ class Assistant:
         """``retriever``/``generator``: share already-loaded ones (e.g. two indexes, one model)."""
         self.settings = settings
         self.retriever = retriever or HybridRetriever(settings)
+        self.checks = build_checks(settings.checks)
         self._generator = generator
         self._generator_lock = threading.Lock()  # UI threads must not load it twice
 
@@ -123,17 +109,58 @@ class Assistant:
         """Load the generator and pre-compute the fixed prompt's KV cache before users ask."""
         self.generator.warm_up(prefix_messages())
 
+    # -- retrieve ---------------------------------------------------------------------
+
     def search(
         self, question: str, history: list[dict] | None = None, top_k: int | None = None
     ) -> list[Source]:
         """Sources only, no generation (``top_k`` overrides the setting for this call)."""
         question, _ = clean_question(question, self.settings.max_question_chars)
-        return self.retriever.search(self._query(question, history), top_k)
+        return self.retrieve(question, self._query(question, history), history, top_k)
 
     def _query(self, question: str, history: list[dict] | None) -> str:
         if self.settings.condense_followups:
             return condense_question(question, history)
         return question
+
+    def retrieve(
+        self, question: str, query: str, history: list[dict] | None, top_k: int | None = None
+    ) -> list[Source]:
+        """Ranked papers for ``query``; a follow-up puts the previous answer's papers first.
+
+        "How big is its corpus?" is about the paper the last answer cited, whatever else
+        the words match. The previous answer names its papers in ``cited`` (doc ids, as
+        the UI and ``rag ask --json`` keep them); a history without them (typed, or from
+        another tool) is matched back to papers by searching its last turn.
+        """
+        top_k = top_k or self.settings.top_k
+        sources = self.retriever.search(query, top_k)
+        if not (history and self.settings.condense_followups and is_followup(question)):
+            return sources
+        previous = self._previous_papers(history)
+        if not previous:
+            return sources
+        ids = {p.doc_id for p in previous}
+        ordered = previous + [s for s in sources if s.doc_id not in ids]
+        ordered = ordered[:top_k]
+        for rank, source in enumerate(ordered, start=1):
+            source.rank = rank
+        return ordered
+
+    def _previous_papers(self, history: list[dict]) -> list[Source]:
+        message = previous_answer(history)
+        if message is None:
+            return []
+        cited = [c for c in message.get("cited", []) if isinstance(c, str)]
+        text = strip_markers(message.get("content", ""))
+        asked = next((m.get("content", "") for m in reversed(history)
+                      if m.get("role") == "user"), "")  # fmt: skip
+        found = self.retriever.search(f"{asked} {text}".strip(), max(5, len(cited)))
+        if cited:
+            return [s for s in found if s.doc_id in cited] or found[:PREVIOUS_PAPERS]
+        return found[:PREVIOUS_PAPERS]
+
+    # -- answer -----------------------------------------------------------------------
 
     def ask(
         self, question: str, history: list[dict] | None = None, top_k: int | None = None
@@ -147,120 +174,171 @@ class Assistant:
     def stream(
         self, question: str, history: list[dict] | None = None, top_k: int | None = None
     ) -> Iterator[Event]:
-        """Answer step by step (see :class:`Event`); ``top_k`` overrides the setting."""
+        """Answer step by step (see :class:`~rag.types.Event`); ``top_k`` overrides the setting."""
         start = time.perf_counter()
         question, notes = clean_question(question, self.settings.max_question_chars)
         query = self._query(question, history)
-        sources = self.retriever.search(query, top_k)
-        retrieved = time.perf_counter()
+        sources = self.retrieve(question, query, history, top_k)
+        shape = question_shape(question)
         answer = Answer(question=question, query=query, answer="", abstained=False,
-                        sources=sources, notes=notes)  # fmt: skip
-        answer.timings["retrieve_s"] = retrieved - start
+                        sources=sources, shape=shape, notes=notes)  # fmt: skip
+        answer.timings["retrieve_s"] = time.perf_counter() - start
         yield Event("sources", sources=sources)
 
         answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
-        if answer.signals["relevance"] < self.settings.min_relevance:
-            self._abstain(
-                answer, "no indexed abstract is close enough to the question", "relevance"
-            )
-            answer.timings.update(generate_s=0.0, first_token_s=0.0,
-                                  total_s=time.perf_counter() - start)  # fmt: skip
-            yield Event("done", answer=answer)
-            return
-
-        context = self._context_sources(query, sources, answer.signals["relevance"])
-        note = followup_note(question, history) if self.settings.condense_followups else ""
-        messages = build_messages(question, self._sources_block(query, context), note)
-        pieces: list[str] = []
-        first_token = None
-        stats = GenerationStats()
-        for piece in self.generator.stream(messages, prefix_messages(), stats=stats,
-                                           alternative=REFUSAL):  # fmt: skip
-            if first_token is None and piece:
-                first_token = time.perf_counter()
-            pieces.append(piece)
-            yield Event("token", text=piece)
-        done = time.perf_counter()
-        answer.signals.update(answer_logprob=stats.answer_logprob,
-                              refusal_logprob=stats.alternative_logprob)  # fmt: skip
-        answer.timings.update(
-            generate_s=done - retrieved,
-            first_token_s=(first_token or done) - start,
-        )
-        self._finish(answer, "".join(pieces).strip(), question, context)
+        papers: list[Source] = []
+        if shape in LINE_SHAPES:
+            papers, chosen_relevance = self._papers(answer)
+            answer.signals["relevance"] = max(answer.signals["relevance"], chosen_relevance)
+        floor = self.settings.context.min_relevance
+        if shape is Shape.EXISTENCE:
+            # Nothing but retrieval says "yes, there is work on it": it must be surer.
+            floor = max(floor, self.settings.context.min_relevance_existence)
+        if answer.signals["relevance"] < floor:
+            self._abstain(answer, Verdict(
+                "relevance", "no indexed abstract is close enough to the question"))  # fmt: skip
+        else:
+            note = followup_note(question, history) if self.settings.condense_followups else ""
+            if shape in LINE_SHAPES:
+                replies = self._lines(answer, note, papers)
+            else:
+                replies = self._free_reply(answer, note)
+            first_token: list[float] = []
+            for piece in replies:
+                if not first_token and piece:
+                    first_token.append(time.perf_counter())
+                yield Event("token", text=piece)
+            answer.timings["first_token_s"] = (first_token or [time.perf_counter()])[0] - start
+            # A line reply shows its rule-written title at once; this is when the model's
+            # own first word came.
+            model_at = answer.signals.pop("model_token_at", None) or time.perf_counter()
+            answer.timings["first_model_token_s"] = model_at - start
+        answer.timings.setdefault("first_token_s", 0.0)
         answer.timings["total_s"] = time.perf_counter() - start
+        generated = answer.timings["total_s"] - answer.timings["retrieve_s"]
+        answer.timings["generate_s"] = generated if answer.abstain_check != "relevance" else 0.0
         yield Event("done", answer=answer)
 
-    def _context_sources(
-        self, query: str, sources: list[Source], top_relevance: float
-    ) -> list[Source]:
-        """The top sources the model reads: the first, and others nearly as relevant.
+    def _generate(self, answer: Answer, messages: list[dict], stats: GenerationStats,
+                  pieces: list[str], **kwargs) -> Iterator[str]:  # fmt: skip
+        for piece in self.generator.stream(messages, prefix_messages(), stats=stats, **kwargs):
+            if piece and "model_token_at" not in answer.signals:
+                answer.signals["model_token_at"] = time.perf_counter()
+            pieces.append(piece)
+            yield piece
 
-        A small model misreads a clear winner's answer out of a runner-up, and each extra
-        source costs prefill time; questions about several papers keep several.
+    def _free_reply(self, answer: Answer, note: str) -> Iterator[str]:
+        """Fact, yes/no and superlative questions: one reply from the plausible sources."""
+        context = plausible(answer.query, answer.sources, self.settings.context)
+        block = sources_block(answer.query, context, self.retriever.embed_short,
+                              self.settings.context.context_sentences)  # fmt: skip
+        messages = build_messages(answer.question, block, JOBS[answer.shape], note)
+        stats, pieces = GenerationStats(), []
+        yield from self._generate(answer, messages, stats, pieces, alternative=REFUSAL,
+                                  max_new_tokens=self.settings.replies.max_new_tokens)  # fmt: skip
+        raw = "".join(pieces).strip()
+        text = trim_to_sentence(raw)
+        if answer.shape is Shape.YESNO:
+            text = verdict_first(text)
+        draft = Draft(answer.question, answer.query, answer.shape, context, text)
+        draft.signals.update(answer_logprob=stats.answer_logprob,
+                             refusal_logprob=stats.alternative_logprob)  # fmt: skip
+        verdict = run_checks(draft, self.checks)
+        self._take(answer, draft, raw)
+        if verdict is not None:
+            self._abstain(answer, verdict)
+            return
+        self._publish(answer, draft.text, context)
+
+    def _papers(self, answer: Answer) -> tuple[list[Source], float]:
+        """The papers a line reply is about, chosen by retrieval, and how relevant they are.
+
+        A comparison names its two papers ("How does Quill differ from Harrow?"): each side
+        is searched on its own, and the weaker side's relevance is the question's (a
+        question naming two papers matches neither whole abstract well).
         """
-        top = sources[: self.settings.context_sources]
-        floor = top_relevance - self.settings.context_margin
-        return [top[0]] + [s for s in top[1:] if relevance(query, s) >= floor]
+        settings = self.settings.context
+        if answer.shape is Shape.EXISTENCE:
+            return answer.sources[:1], 0.0
+        if answer.shape is Shape.COMPARISON:
+            sides = comparison_sides(answer.question)
+            if sides:
+                # Each side's best paper, the two distinct: the pair the sides match best
+                # (a side's own top hit may be the other side's paper).
+                hits = [[(relevance(side, s), s) for s in self.retriever.search(side, 3)]
+                        for side in sides]  # fmt: skip
+                pairs = [(ra + rb, min(ra, rb), a, b) for ra, a in hits[0] for rb, b in hits[1]
+                         if a.doc_id != b.doc_id]  # fmt: skip
+                if pairs:
+                    _, weaker, a, b = max(pairs, key=lambda p: p[0])
+                    chosen = [self._as_ranked(a, answer), self._as_ranked(b, answer)]
+                    return sorted(chosen, key=lambda s: s.rank), weaker
+            return listed(answer.query, answer.sources, settings)[:2] or answer.sources[:1], 0.0
+        return listed(answer.query, answer.sources, settings), 0.0
 
-    def _sources_block(self, query: str, context: list[Source]) -> str:
-        sentences = [
-            [sent for sent in split_sentences(s.text) if not is_instruction(sent)] for s in context
-        ]
-        flat = [sent for group in sentences for sent in group]
-        vectors = np.asarray(self.retriever.embed_short([query, *flat]))
-        qvec, svecs = vectors[0], vectors[1:]
-        # Prefill time is time-to-first-token: the sentence budget is shared, the best
-        # source gets what does not divide evenly (4 over 3 sources: 2, 1, 1).
-        total = max(self.settings.context_sentences, len(context))
-        keeps = [total // len(context) + (i < total % len(context)) for i in range(len(context))]
-        excerpts, offset = [], 0
-        for group, keep in zip(sentences, keeps, strict=True):
-            vectors_of_group = svecs[offset : offset + len(group)]
-            excerpts.append(select_sentences(group, vectors_of_group, qvec, keep))
-            offset += len(group)
-        return format_sources(context, excerpts)
+    @staticmethod
+    def _as_ranked(source: Source, answer: Answer) -> Source:
+        """``source`` with its rank among the answer's sources (added last if absent)."""
+        for known in answer.sources:
+            if known.doc_id == source.doc_id:
+                return known
+        source.rank = len(answer.sources) + 1
+        answer.sources.append(source)
+        return source
 
-    def _finish(self, answer: Answer, draft: str, question: str, context: list[Source]) -> None:
-        answer.draft = draft
-        if not draft or is_refusal(draft):
-            self._abstain(answer, "the model found no answer in the sources", "refusal")
-            return
-        own, refusal = answer.signals.get("answer_logprob"), answer.signals.get("refusal_logprob")
-        if own is not None and refusal is not None:
-            answer.signals["answer_margin"] = own - refusal
-            if own - refusal < self.settings.min_answer_margin:
-                self._abstain(answer, "the model finds 'the sources do not say' about as likely "
-                                      "as its own answer", "answer_margin")  # fmt: skip
-                return
-        invalid = [n for n in cited_numbers(draft) if n not in {s.rank for s in context}]
-        if invalid:
-            answer.invalid_citations = invalid
-            answer.notes.append(
-                "the model cited source(s) it was not shown: "
-                + ", ".join(f"[{n}]" for n in invalid)
-            )
-        attributed = reattribute(trim_to_sentence(draft), context)
-        answer.notes.extend(f"citation {change}" for change in attributed.changes)
-        checked = check_citations(attributed.text, context)
-        grounded = grounding(checked.text, question, context, answer.query)
-        answer.signals["grounding"] = grounded.score
-        problem, check = grounded.problem, "grounding"
-        if problem is None and grounded.score < self.settings.min_grounding:
-            missing = ", ".join(grounded.missing_terms[:5])
-            problem = f"most of its words are not in the sources ({missing})"
-            check = "grounding: words"
-        if problem:
-            self._abstain(answer, f"the draft answer was withheld: {problem}", check)
-            return
-        answer.model_answer = checked.text
-        answer.answer = name_cited_papers(checked.text, question, checked.citations, context)
+    def _lines(self, answer: Answer, note: str, papers: list[Source]) -> Iterator[str]:
+        """A line per chosen paper: its title and marker by rule, then what it does."""
+        lines: list[str] = []
+        drafts: list[str] = []
+        opener = "Yes: " if answer.shape is Shape.EXISTENCE and \
+            asks_existence_yes(answer.question) else ""  # fmt: skip
+        bullet = "- " if answer.shape is Shape.SEVERAL else ""
+        for i, paper in enumerate(papers):
+            scaffold = scaffold_for(paper)
+            lead = ("\n" if i and bullet else " " if i else "") + (opener if i == 0 else "")
+            yield f"{lead}{bullet}{scaffold}"
+            block = sources_block(answer.query, [paper], self.retriever.embed_short,
+                                  self.settings.context.line_sentences)  # fmt: skip
+            messages = build_messages(answer.question, block, LINE_JOB, note, one_source=True)
+            stats, pieces = GenerationStats(), []
+            yield from self._generate(answer, messages, stats, pieces,
+                                      reply_prefix=scaffold, one_line=True,
+                                      max_new_tokens=self.settings.replies.line_tokens)  # fmt: skip
+            raw = "".join(pieces)
+            drafts.append(f"{scaffold}{raw}")
+            draft = Draft(answer.question, answer.query, answer.shape, [paper],
+                          first_sentence(raw), scaffold=scaffold)  # fmt: skip
+            verdict = run_checks(draft, self.checks)
+            if verdict is not None:
+                quote = closest_sentence(answer.query, paper, self.retriever.embed_short)
+                answer.notes.append(f"[{paper.rank}]: the model's line was withheld "
+                                    f"({verdict.check}); quoting the abstract")  # fmt: skip
+                draft.text = f': "{quote}"'
+            answer.notes.extend(draft.notes)
+            line = draft.reply.rstrip()
+            lines.append(line if line.endswith((".", '"', "!", "?")) else f"{line}.")
+        answer.draft = "\n".join(drafts)
+        sep = "\n" if bullet else " "
+        text = opener + sep.join(f"{bullet}{line}" for line in lines)
+        self._publish(answer, text, papers)
+
+    @staticmethod
+    def _take(answer: Answer, draft: Draft, raw: str) -> None:
+        answer.draft = raw
+        answer.signals.update(draft.signals)
+        answer.notes.extend(draft.notes)
+        answer.invalid_citations = draft.invalid_citations
+
+    @staticmethod
+    def _publish(answer: Answer, text: str, shown: list[Source]) -> None:
+        checked = check_citations(text, shown)
+        answer.answer = answer.model_answer = checked.text
         answer.citations = checked.citations
 
     @staticmethod
-    def _abstain(answer: Answer, reason: str, check: str) -> None:
+    def _abstain(answer: Answer, verdict: Verdict) -> None:
         answer.abstained = True
-        answer.abstain_reason = reason
-        answer.abstain_check = check
+        answer.abstain_reason = verdict.reason
+        answer.abstain_check = verdict.check
         answer.answer = ABSTAIN_TEXT
         answer.citations = []

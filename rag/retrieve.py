@@ -8,40 +8,13 @@ own score (the dense cosine drives the abstention floor) and group chunks into p
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rag.embedding import load_embedder
 from rag.keyword import load_keyword_index
 from rag.settings import Settings
 from rag.store import PaperStore
-
-
-@dataclass
-class Source:
-    """One retrieved paper, as shown to the model and to the user."""
-
-    rank: int
-    doc_id: str
-    title: str
-    text: str  # the full abstract
-    score: float  # fused reciprocal-rank score (higher is better)
-    dense_score: float | None  # best cosine similarity of its chunks, if dense found it
-    keyword_score: float | None  # best BM25 score of its chunks, if BM25 found it
-    chunk: str  # the best-matching chunk
-    files: list[str] = field(default_factory=list)
-    title_is_derived: bool = False  # the layout had no title: ``title`` is its first words
-
-    def to_dict(self) -> dict:
-        """JSON form used by the CLI and the UI."""
-        return {
-            "rank": self.rank,
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "text": self.text,
-            "score": round(self.score, 6),
-            "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
-            "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
-        }
+from rag.types import Source
 
 
 @dataclass

@@ -16,6 +16,94 @@ from rag.errors import RagError
 ENV_PREFIX = "RAG_"
 
 
+class ContextSettings(BaseModel):
+    """Which retrieved papers the model reads, and how much of each (``rag.selection``).
+
+    Floors and margins are on the relevance score of ``rag.selection.relevance`` (dense
+    cosine plus a bonus for the question's words the paper contains), calibrated on the
+    dev split (eval/results/README.md).
+    """
+
+    min_relevance: float = Field(
+        default=0.30, description="Below this top relevance, abstain without generating."
+    )
+    min_relevance_existence: float = Field(
+        default=0.47,
+        description="The floor for 'is there work on / which paper' questions: only "
+        "retrieval vouches that a paper answers them, so it must be surer.",
+    )
+    context_sources: int = Field(
+        default=5, ge=1, le=10, description="At most this many top sources go to the model."
+    )
+    context_margin: float = Field(
+        default=0.25,
+        ge=0,
+        description="A source past the first is shown only if its relevance is within this "
+        "of the first's.",
+    )
+    context_sentences: int = Field(
+        default=12,
+        ge=1,
+        description="Sentences shown over all sources: each source's first sentence (what "
+        "the paper is about), then its sentences closest to the question.",
+    )
+    line_sentences: int = Field(
+        default=6,
+        ge=2,
+        description="Sentences of its abstract shown for one paper's line in a list reply.",
+    )
+    several_margin: float = Field(
+        default=0.15,
+        ge=0,
+        description="A question about several papers lists each paper within this of the "
+        "best one's relevance.",
+    )
+    several_max: int = Field(
+        default=3, ge=1, le=10, description="At most this many papers in a list reply."
+    )
+
+
+class ReplySettings(BaseModel):
+    """How long each shape of reply may be (``rag.compose``), in new tokens."""
+
+    max_new_tokens: int = Field(
+        default=96, ge=8, description="A free reply (fact, yes/no, superlative)."
+    )
+    line_tokens: int = Field(
+        default=48, ge=8, description="One paper's line in a list, existence or comparison reply."
+    )
+
+
+class CheckSettings(BaseModel):
+    """Thresholds of the checks a draft passes before it is shown (``rag.checks``)."""
+
+    min_grounding: float = Field(
+        default=0.5,
+        description="Share of the answer's new key terms that must occur in its sources.",
+    )
+    min_answer_margin: float | None = Field(
+        default=None,
+        description="If set, the model's mean log-prob of its answer must beat that of "
+        "'the sources do not say' by this much; unset: measured, never withholds.",
+    )
+    citation_keep_ratio: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="A claim's [n] stays if that source holds this share of the claim's "
+        "words relative to the best source; else it is re-pointed to the best.",
+    )
+    unit_window_before: int = Field(
+        default=3, ge=0, description="Words before a number searched for its unit."
+    )
+    unit_window_after: int = Field(
+        default=5, ge=0, description="Words after a number searched for its unit."
+    )
+
+
+GROUPS = ("context", "replies", "checks")
+
+
 def _xdg(var: str, fallback: str) -> Path:
     return Path(os.environ.get(var) or Path.home() / fallback)
 
@@ -59,36 +147,12 @@ class Settings(BaseModel):
 
     # generation
     generator: str = Field(default="qwen2.5-1.5b", description="Key in rag.weights.GENERATORS.")
-    context_sources: int = Field(
-        default=3, ge=1, le=10, description="At most this many top sources go to the model."
-    )
-    context_margin: float = Field(
-        default=0.15,
-        ge=0,
-        description="A source past the first goes to the model only if "
-        "its relevance is within this of the first's (one clear winner: less to misread).",
-    )
-    context_sentences: int = Field(
-        default=4,
-        ge=1,
-        description="Question-relevant sentences shown, shared by the sources (at least one "
-        "each; the best source gets the remainder).",
-    )
-    max_new_tokens: int = Field(default=48, ge=8)
     condense_followups: bool = True
 
-    # abstention (calibrated by eval/calibrate_abstention.py; see eval/README.md)
-    min_relevance: float = Field(
-        default=0.30, description="Below this top dense cosine, abstain without generating."
-    )
-    min_grounding: float = Field(
-        default=0.5, description="Share of the answer's key terms that must occur in its sources."
-    )
-    min_answer_margin: float = Field(
-        default=0.5,
-        description="The model's mean log-prob of its answer must beat that of the refusal by "
-        "this much, else the assistant abstains (the model's own signal).",
-    )
+    # grouped settings (env vars keep their flat names: RAG_MIN_RELEVANCE, ...)
+    context: ContextSettings = Field(default_factory=lambda: ContextSettings())
+    replies: ReplySettings = Field(default_factory=lambda: ReplySettings())
+    checks: CheckSettings = Field(default_factory=lambda: CheckSettings())
 
     # web UI (ui/app.py)
     ui_host: str = Field(default="127.0.0.1", description="Address the UI listens on.")
@@ -113,19 +177,40 @@ class Settings(BaseModel):
         return value
 
     @classmethod
+    def field_names(cls) -> list[str]:
+        """Every setting's flat name (a grouped one by its own name: ``min_relevance``)."""
+        names = [n for n in cls.model_fields if n not in GROUPS]
+        for group in GROUPS:
+            names += list(cls.model_fields[group].annotation.model_fields)
+        return names
+
+    @classmethod
     def load(cls, **overrides: Any) -> Settings:
-        """Build settings from env vars, then apply explicit (non-None) overrides."""
-        values: dict[str, Any] = {}
-        for name in cls.model_fields:
+        """Build settings from env vars, then apply explicit (non-None) overrides.
+
+        Grouped settings keep flat names in both: ``RAG_MIN_RELEVANCE`` and
+        ``min_relevance=...`` set ``settings.context.min_relevance``.
+        """
+        flat: dict[str, Any] = {}
+        for name in cls.field_names():
             env = os.environ.get(ENV_PREFIX + name.upper())
             if env is not None and env != "":
-                values[name] = env
-        values.update({k: v for k, v in overrides.items() if v is not None})
+                flat[name] = env
+        flat.update({k: v for k, v in overrides.items() if v is not None})
+        values: dict[str, Any] = {}
+        for name, value in flat.items():
+            group = next(
+                (g for g in GROUPS if name in cls.model_fields[g].annotation.model_fields), None
+            )
+            if group is None:
+                values[name] = value
+            else:
+                values.setdefault(group, {})[name] = value
         try:
             return cls(**values)
         except ValidationError as exc:
             first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
+            field = str(first["loc"][-1])  # a grouped setting by its flat name
             raise RagError(
                 f"invalid setting {field}={first.get('input')!r}: {first['msg']} "
                 f"(check {ENV_PREFIX}{field.upper()} or the matching CLI flag)"

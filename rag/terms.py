@@ -1,13 +1,14 @@
-"""Word-level helpers shared by the abstention and citation checks."""
+"""Word-level helpers shared by selection, context building and the checks."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
+from rag.markers import MARKER
+
 _WORD = re.compile(r"[a-z0-9]+(?:[-.'][a-z0-9]+)*")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CITATION = re.compile(r"\[\d+[^\]]*\]")
 _GENERIC = {
     "paper", "papers", "work", "study", "studies", "model", "models", "method", "methods",
     "propose", "proposed", "approach", "use", "used", "using", "source", "sources", "based",
@@ -40,8 +41,16 @@ def _stemmer():
 
 
 def strip_citations(text: str) -> str:
-    """Text without [n] markers."""
-    return _CITATION.sub(" ", text)
+    """Text without [n] markers (each replaced by a space, so words stay apart)."""
+    return MARKER.sub(" ", text)
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Rough sentence split (abstracts are well punctuated)."""
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rag.citations import check_citations, cited_numbers, reattribute
-from rag.retrieve import Source
+from rag.checks.citations import check_citations, reattribute
+from rag.markers import cited_numbers
+from rag.types import Source
 
 
 def _source(rank: int, title: str, text: str) -> Source:

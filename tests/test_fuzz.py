@@ -10,10 +10,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.citations import check_citations, cited_numbers, reattribute, supporting_passages
+from rag.checks.citations import check_citations, reattribute, supporting_passages
 from rag.errors import RagError
 from rag.loaders import parse_csv, parse_jsonl, parse_text_layout
-from rag.retrieve import Source
+from rag.markers import cited_numbers
+from rag.types import Source
 
 BUDGET = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

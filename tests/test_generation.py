@@ -7,8 +7,9 @@ import pytest
 from rag.errors import RagError
 from rag.generator import GenerationStats, Generator
 from rag.pipeline import ABSTAIN_TEXT, Assistant
-from rag.prompt import build_messages, prefix_messages
+from rag.prompt import JOBS, build_messages, prefix_messages
 from rag.quantize import load_int8
+from rag.types import Shape
 
 
 def test_prefix_cache_gives_the_same_tokens_as_a_full_prefill(assistant: Assistant) -> None:
@@ -16,7 +17,7 @@ def test_prefix_cache_gives_the_same_tokens_as_a_full_prefill(assistant: Assista
     # passes changes the rounding; exact equality is a check of the cache logic only.
     generator = Generator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
     source = "[1] BERT\nBERT pre-trains deep bidirectional representations from unlabeled text."
-    messages = build_messages("What does BERT pre-train?", source)
+    messages = build_messages("What does BERT pre-train?", source, JOBS[Shape.FACT])
     cached_stats = GenerationStats()
     cached = "".join(generator.stream(messages, prefix_messages(), 16, stats=cached_stats))
     plain = "".join(generator.stream(messages, None, 16))
@@ -40,10 +41,10 @@ def test_cpu_generation_uses_int8_weights_built_once(assistant: Assistant) -> No
 def test_model_rates_its_answer_and_the_refusal(assistant: Assistant) -> None:
     source = "[1] BERT\nBERT pre-trains deep bidirectional representations from unlabeled text."
     stats = GenerationStats()
+    messages = build_messages("What does BERT pre-train?", source, JOBS[Shape.FACT])
     text = "".join(
         assistant.generator.stream(
-            build_messages("What does BERT pre-train?", source), prefix_messages(), 12,
-            stats=stats, alternative="The sources do not say.",
+            messages, prefix_messages(), 12, stats=stats, alternative="The sources do not say.",
         )
     )  # fmt: skip
     assert text and stats.new_tokens > 0
@@ -84,16 +85,3 @@ def test_overlong_question_is_cut_with_a_note(assistant: Assistant) -> None:
     answer = assistant.ask(long[:10_000])
     assert len(answer.question) == assistant.settings.max_question_chars
     assert any("cut" in note for note in answer.notes)
-
-
-def test_model_reads_a_shared_sentence_budget_best_source_first(assistant: Assistant) -> None:
-    from rag.prompt import split_sentences
-
-    question = "Which papers propose benchmarks for evaluating Chinese LLMs?"
-    sources = assistant.search(question)[:3]
-    block = assistant._sources_block(question, sources)
-    bodies = [part.split("\n", 1)[1] for part in block.split("\n[") if "\n" in part]
-    counts = [len(split_sentences(body)) for body in bodies]
-    assert counts == [2, 1, 1], block  # context_sentences=4 over three sources
-    embedded = assistant.retriever.embed_short([question])[0]
-    assert embedded == pytest.approx(assistant.retriever.embed([question])[0], abs=1e-5)

@@ -84,7 +84,12 @@ def build_app(assistant: Assistant):
                     session["blocks"].append(turn_html(turn, question, answer.sources, answer))
                     session["dialog"] += [
                         {"role": "user", "content": question},
-                        {"role": "assistant", "content": answer.answer},
+                        # "cited": a follow-up retrieves these papers first.
+                        {
+                            "role": "assistant",
+                            "content": answer.answer,
+                            "cited": [c.doc_id for c in answer.citations],
+                        },
                     ]
                     yield "", chat, panel_html(session["blocks"]), session
         except RagError as exc:

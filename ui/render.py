@@ -11,12 +11,10 @@ from __future__ import annotations
 import html
 import re
 
-from rag.citations import supporting_passages
-from rag.pipeline import Answer
-from rag.prompt import split_sentences
-from rag.retrieve import Source
-
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+from rag.checks.citations import supporting_passages
+from rag.markers import MARKER, marker_numbers
+from rag.terms import split_sentences
+from rag.types import Answer, Source
 
 
 def source_anchor(turn: int, n: int) -> str:
@@ -38,12 +36,14 @@ def answer_html(answer: Answer, turn: int) -> str:
     cited = {c.n for c in answer.citations}
 
     def link(match: re.Match) -> str:
-        n = int(match.group(1))
-        if n not in cited:
+        numbers = marker_numbers(match.group(1))
+        if not numbers or any(n not in cited for n in numbers):
             return match.group(0)
-        return f"<a class='cite' href='#{source_anchor(turn, n)}'>[{n}]</a>"
+        return "".join(
+            f"<a class='cite' href='#{source_anchor(turn, n)}'>[{n}]</a>" for n in numbers
+        )
 
-    text = _MARKER.sub(link, html.escape(answer.answer, quote=False))
+    text = MARKER.sub(link, html.escape(answer.answer, quote=False))
     # Re-pointed markers are already right in the text; other notes concern the user.
     notes = "".join(
         f"<br><small class='note'>{html.escape(n)}</small>"

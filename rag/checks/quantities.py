@@ -19,21 +19,18 @@ from __future__ import annotations
 
 import re
 
-from rag.prompt import split_sentences
-from rag.retrieve import Source
+from rag.settings import CheckSettings
 from rag.terms import (
     leading_number,
     numbers_in,
     quantities_in,
     spelled_to_digits,
+    split_sentences,
     strip_citations,
     topic_terms,
     word_stems,
 )
-
-# Words around a number searched for its unit: "318 real-world Quills", "TPU hours: 96K".
-UNIT_WINDOW_BEFORE = 3
-UNIT_WINDOW_AFTER = 5
+from rag.types import Source
 
 _HOW_MANY = re.compile(
     r"\bhow many\s+((?:[\w-]+\s+){0,3}?[\w-]+?)"
@@ -62,22 +59,32 @@ def asked_unit(question: str) -> str | None:
     return found.group(1).split()[-1].lower()
 
 
-def _near_unit(tokens: list[str], index: int, unit: str) -> bool:
-    window = tokens[max(0, index - UNIT_WINDOW_BEFORE) : index + UNIT_WINDOW_AFTER + 1]
-    text = " ".join(window)
+def _near_unit(tokens: list[str], index: int, unit: str, window: tuple[int, int]) -> bool:
+    before, after = window
+    window_tokens = tokens[max(0, index - before) : index + after + 1]
+    text = " ".join(window_tokens)
     if unit in _CURRENCY:
         return bool(_CURRENCY_MARK.search(text))
     return bool(word_stems(unit) & word_stems(text.replace("-", " ")))  # "GPU-hours"
 
 
 def quantity_problem(
-    answer: str, question: str, sources: list[Source], query: str | None = None
+    answer: str,
+    question: str,
+    sources: list[Source],
+    query: str | None = None,
+    window: tuple[int, int] | None = None,
 ) -> str | None:
     """Why the answer's numbers do not answer the question, or None if they may.
 
     ``query``: the question as searched (a follow-up condensed with its history), whose
-    words say what the question is about.
+    words say what the question is about. ``window``: words searched before and after a
+    number for its unit ("318 real-world Quills", "TPU hours: 96K"); by default the
+    ``settings.checks`` defaults.
     """
+    if window is None:
+        defaults = CheckSettings()
+        window = (defaults.unit_window_before, defaults.unit_window_after)
     new_numbers = quantities_in(strip_citations(answer)) - numbers_in(question)
     if not new_numbers:
         return None
@@ -91,7 +98,8 @@ def quantity_problem(
             if not hits:
                 continue
             on_topic = on_topic or bool(asked & topic_terms(sentence))
-            unit_found = unit_found or any(_near_unit(tokens, i, unit) for i in hits if unit)
+            near = any(_near_unit(tokens, i, unit, window) for i in hits if unit)
+            unit_found = unit_found or near
     if unit and not unit_found:
         return f"no source gives its number in {unit}"
     if not on_topic:

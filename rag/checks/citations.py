@@ -1,29 +1,14 @@
-"""Check the model's [n] citations: drop the ones that point nowhere, map the rest to papers."""
+"""The model's [n] citations: drop the ones that point nowhere, re-point or add the rest
+claim by claim, and map them to papers."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from rag.retrieve import Source
-
-# [1], [1, 2], [1][2], [1-3]; the last form is expanded.
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*(?:,|-|–)\s*\d{1,3})*)\]")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
-
-
-@dataclass
-class Citation:
-    """A kept citation: the marker number and the paper it points at."""
-
-    n: int
-    doc_id: str
-    title: str
-    text: str
-
-    def to_dict(self) -> dict:
-        """JSON form."""
-        return {"n": self.n, "doc_id": self.doc_id, "title": self.title, "text": self.text}
+from rag.markers import MARKER, cited_numbers, marker_numbers, strip_markers, tidy
+from rag.terms import content_terms, numbers_in, split_sentences
+from rag.types import Citation, Draft, Source, Verdict
 
 
 @dataclass
@@ -35,19 +20,6 @@ class CheckedAnswer:
     invalid: list[int] = field(default_factory=list)
 
 
-def _numbers(group: str) -> list[int]:
-    numbers: list[int] = []
-    for part in re.split(r"\s*,\s*", group):
-        bounds = re.split(r"\s*[-–]\s*", part)
-        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit():
-            lo, hi = int(bounds[0]), int(bounds[1])
-            if 0 < hi - lo < 10:
-                numbers.extend(range(lo, hi + 1))
-                continue
-        numbers.extend(int(b) for b in bounds if b.isdigit())
-    return numbers
-
-
 def check_citations(answer: str, sources: list[Source]) -> CheckedAnswer:
     """Keep markers that name a source the model was shown; remove the rest from the text."""
     by_rank = {s.rank: s for s in sources}
@@ -56,7 +28,7 @@ def check_citations(answer: str, sources: list[Source]) -> CheckedAnswer:
 
     def rewrite(match: re.Match) -> str:
         kept = []
-        for n in _numbers(match.group(1)):
+        for n in marker_numbers(match.group(1)):
             source = by_rank.get(n)
             if source is None:
                 if n not in invalid:
@@ -67,22 +39,12 @@ def check_citations(answer: str, sources: list[Source]) -> CheckedAnswer:
             cited.setdefault(n, Citation(n, source.doc_id, source.title, source.text))
         return "".join(f"[{n}]" for n in kept)
 
-    text = _MARKER.sub(rewrite, answer)
-    text = _SPACE_BEFORE_PUNCT.sub(r"\1", text).strip()
+    text = tidy(MARKER.sub(rewrite, answer))
     return CheckedAnswer(text=text, citations=list(cited.values()), invalid=invalid)
-
-
-def cited_numbers(answer: str) -> list[int]:
-    """All marker numbers in order of appearance (valid or not)."""
-    found: list[int] = []
-    for match in _MARKER.finditer(answer):
-        found.extend(n for n in _numbers(match.group(1)) if n not in found)
-    return found
 
 
 _SEGMENT = re.compile(r"(.*?)((?:\s*\[[^\]]*\])+|(?<=[.!?])\s+|$)", re.DOTALL)
 MIN_SEGMENT_TERMS = 1
-KEEP_RATIO = 0.8  # a cited source is kept if it holds >= 80% as much of the claim as the best
 
 
 @dataclass
@@ -97,15 +59,14 @@ def _support(terms: set[str], source_terms: set[str]) -> float:
     return len(terms & source_terms) / len(terms) if terms else 0.0
 
 
-def reattribute(answer: str, sources: list[Source]) -> Reattribution:
+def reattribute(answer: str, sources: list[Source], keep_ratio: float = 0.8) -> Reattribution:
     """Re-point or add [n] markers claim by claim, by word overlap with each source.
 
     Small models often cite the wrong number ([2] for what [1] says) or none at all; the
     words of a claim show which source it came from. A marker is kept when its source
-    holds (nearly) as much of the claim as the best one, else replaced by the best.
+    holds at least ``keep_ratio`` as much of the claim as the best one, else replaced by
+    the best (``settings.checks.citation_keep_ratio``).
     """
-    from rag.terms import content_terms, numbers_in
-
     source_terms = {
         s.rank: content_terms(f"{s.title} {s.text}") | numbers_in(s.text) for s in sources
     }
@@ -122,7 +83,7 @@ def reattribute(answer: str, sources: list[Source]) -> Reattribution:
             out.append(claim + tail)
             continue
         cited = [n for n in cited_numbers(tail)]
-        kept = [n for n in cited if support.get(n, 0.0) >= KEEP_RATIO * support[best]]
+        kept = [n for n in cited if support.get(n, 0.0) >= keep_ratio * support[best]]
         if cited and kept == cited:
             out.append(claim + tail)
             continue
@@ -150,9 +111,6 @@ def supporting_passages(answer: str, source: Source) -> list[str]:
     For each claim marked [source.rank], the abstract sentence sharing most of the claim's
     words (and numbers): what a reader should check. Front ends highlight these.
     """
-    from rag.prompt import split_sentences
-    from rag.terms import content_terms, numbers_in
-
     sentences = split_sentences(source.text)
     sentence_terms = [content_terms(s) | numbers_in(s) for s in sentences]
     found: list[str] = []
@@ -168,3 +126,36 @@ def supporting_passages(answer: str, source: Source) -> list[str]:
         if best not in found:
             found.append(best)
     return found
+
+
+class CitationCheck:
+    """Repairs markers; never withholds.
+
+    Markers naming a source the model was not shown are dropped (and noted); a claim's
+    marker is re-pointed to, or added for, the source holding its words. A draft after a
+    scaffold (which already cites its paper) keeps no markers of its own: the scaffold's
+    citation is the line's.
+    """
+
+    name = "citations"
+
+    def __init__(self, keep_ratio: float) -> None:
+        self.keep_ratio = keep_ratio
+
+    def __call__(self, draft: Draft) -> Verdict | None:
+        """See the class docstring."""
+        shown = {s.rank for s in draft.sources}
+        invalid = [n for n in cited_numbers(draft.text) if n not in shown]
+        if invalid:
+            draft.invalid_citations = invalid
+            draft.notes.append(
+                "the model cited source(s) it was not shown: "
+                + ", ".join(f"[{n}]" for n in invalid)
+            )
+        if draft.scaffold:
+            draft.text = strip_markers(draft.text)
+            return None
+        attributed = reattribute(draft.text, draft.sources, self.keep_ratio)
+        draft.notes.extend(f"citation {change}" for change in attributed.changes)
+        draft.text = check_citations(attributed.text, draft.sources).text
+        return None

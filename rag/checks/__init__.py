@@ -1,0 +1,40 @@
+"""Draft to verified answer: one list of checks, applied in order (``rag.checks.base``).
+
+Each check's name shows up as the answer's ``abstain_check`` and in the evaluation
+report's failure groups; its thresholds are in ``settings.checks``.
+"""
+
+from __future__ import annotations
+
+from rag.checks.base import Check
+from rag.checks.citations import CitationCheck
+from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
+from rag.checks.refusal import AnswerMarginCheck, RefusalCheck
+from rag.settings import CheckSettings
+from rag.types import Draft, Verdict
+
+
+def build_checks(settings: CheckSettings) -> list[Check]:
+    """The checks, in the order they run: cheap verdicts on the model's intent first, then
+    citation repair (which the later checks read), then grounding."""
+    return [
+        RefusalCheck(),
+        AnswerMarginCheck(settings.min_answer_margin),
+        CitationCheck(settings.citation_keep_ratio),
+        RestatementCheck(),
+        NumbersCheck(),
+        QuantityCheck((settings.unit_window_before, settings.unit_window_after)),
+        GroundingCheck(settings.min_grounding),
+    ]
+
+
+def run_checks(draft: Draft, checks: list[Check]) -> Verdict | None:
+    """Apply ``checks`` in order; the first verdict (or ``None``: all passed)."""
+    for check in checks:
+        verdict = check(draft)
+        if verdict is not None:
+            return verdict
+    return None
+
+
+__all__ = ["Check", "build_checks", "run_checks"]

@@ -1,0 +1,138 @@
+"""Is what the draft adds found in the sources it was written from?
+
+The small generators answer from memory ("Canberra") when a question is off the
+collection, and fill a gap with a number the abstract states about something else, so the
+model's words are checked against its sources:
+
+- ``restatement``: a reply must add something to the question and to its scaffold (a
+  yes/no reply adds its verdict); a paper's line that only restates the question is
+  replaced by the abstract's own closest sentence (``rag.pipeline``);
+- ``numbers``: every number it adds occurs in a source;
+- ``quantity``: a how-many question gets a number, measured in the unit asked, from a
+  passage about what was asked (``rag.checks.quantities``);
+- ``grounding``: most of its new content words occur in the sources.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.checks.quantities import quantity_problem
+from rag.terms import (
+    NUMBER,
+    content_terms,
+    has_quantity,
+    numbers_in,
+    spelled_to_digits,
+    strip_citations,
+)
+from rag.types import Draft, Shape, Verdict
+
+_QUANTITY_QUESTION = re.compile(
+    r"^\s*(how (many|much|large|big|long|fast|old)|what (percentage|share|fraction|number)|"
+    r"in (what|which) year|when\b|by how much)",
+    re.IGNORECASE,
+)
+_VERDICT_OPENER = re.compile(r"^\W*(yes|no)\b|the abstracts do not settle", re.IGNORECASE)
+# The verdicts a yes/no reply is asked to open with (rag.prompt.JOBS): given, not added.
+_VERDICT_WORDS = "yes no the abstracts do not settle it"
+
+
+def _words(draft: Draft) -> str:
+    """The model's words, markers out, spelled-out numbers as digits ("two hundred": 200)."""
+    return spelled_to_digits(strip_citations(draft.text))
+
+
+def _source_text(draft: Draft) -> str:
+    return " ".join(f"{s.title} {s.text}" for s in draft.sources)
+
+
+def new_terms(draft: Draft) -> set[str]:
+    """Content words of the draft that neither the question nor the scaffold gave."""
+    verdicts = _VERDICT_WORDS if draft.shape is Shape.YESNO else ""
+    given = content_terms(f"{draft.question} {draft.scaffold} {verdicts}")
+    return {t for t in content_terms(_words(draft)) - given if not NUMBER.fullmatch(t)}
+
+
+def new_numbers(draft: Draft) -> set[str]:
+    """Numbers of the draft that neither the question nor the scaffold gave."""
+    return numbers_in(_words(draft)) - numbers_in(f"{draft.question} {draft.scaffold}")
+
+
+class RestatementCheck:
+    """Withholds a reply that only restates the question (and its scaffold)."""
+
+    name = "restatement"
+
+    def __call__(self, draft: Draft) -> Verdict | None:
+        """See the class docstring."""
+        if new_terms(draft) or new_numbers(draft):
+            return None
+        if draft.shape is Shape.YESNO and _VERDICT_OPENER.search(draft.text):
+            return None
+        return Verdict(self.name, "the draft answer was withheld: it only restates the question")
+
+
+class NumbersCheck:
+    """Withholds a draft whose numbers are not in its sources."""
+
+    name = "numbers"
+
+    def __call__(self, draft: Draft) -> Verdict | None:
+        """See the class docstring."""
+        missing = sorted(n for n in new_numbers(draft) if n not in numbers_in(_source_text(draft)))
+        if missing:
+            return Verdict(
+                self.name,
+                f"the draft answer was withheld: its numbers are not in the sources "
+                f"({', '.join(missing)})",
+            )
+        return None
+
+
+class QuantityCheck:
+    """Withholds a how-many reply without a number, or with one that measures something else."""
+
+    name = "quantity"
+
+    def __init__(self, window: tuple[int, int]) -> None:
+        self.window = window
+
+    def __call__(self, draft: Draft) -> Verdict | None:
+        """See the class docstring."""
+        if draft.scaffold:
+            return None  # a listed paper's line describes it; it answers no how-many
+        asks = bool(_QUANTITY_QUESTION.search(draft.question))
+        if asks and not (new_numbers(draft) and has_quantity(_words(draft))):
+            return Verdict(self.name, "the draft answer was withheld: the question asks for a "
+                                      "quantity and the draft gives none")  # fmt: skip
+        problem = quantity_problem(
+            draft.text, draft.question, draft.sources, draft.query, self.window
+        )
+        if problem:
+            return Verdict(self.name, f"the draft answer was withheld: {problem}")
+        return None
+
+
+class GroundingCheck:
+    """Withholds a draft most of whose new content words are not in its sources."""
+
+    name = "grounding"
+
+    def __init__(self, min_share: float) -> None:
+        self.min_share = min_share
+
+    def __call__(self, draft: Draft) -> Verdict | None:
+        """See the class docstring."""
+        terms = new_terms(draft)
+        found = terms & content_terms(_source_text(draft))
+        share = len(found) / len(terms) if terms else 1.0
+        draft.signals["grounding"] = share
+        if share < self.min_share:
+            missing = ", ".join(sorted(terms - found)[:5])
+            return Verdict(
+                self.name,
+                f"the draft answer was withheld: most of its words are not in the sources "
+                f"({missing})",
+            )
+        return None

@@ -1,0 +1,105 @@
+"""Which reply a question calls for: its shape, decided here and nowhere else.
+
+The shape fixes what the model is asked to do and how long the reply is (one sentence for
+a fact, a cited line per paper for several papers); see ``rag.compose``. It is read from
+the question's own grammar (its opening words, a plural "papers", "differ", "most"),
+never from topic words, so it holds for any collection.
+
+Examples (made-up papers):
+- "How many layers does Quill use?"                     -> FACT
+- "Does Harrow's pruning speed up decoding?"           -> YESNO
+- "Is there work on pruning speech models?"            -> EXISTENCE
+- "Which paper prunes attention heads?"                -> EXISTENCE
+- "Which papers prune models, and how do they differ?" -> SEVERAL
+- "How does Quill differ from Harrow?"                 -> COMPARISON
+- "Which of the models is the largest?"                -> SUPERLATIVE
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.types import Shape
+
+# What a "which X" question can ask for. Papers (and their synonyms) are asked for
+# whatever follows; a kind of method only when a verb of its own follows ("Which method
+# prunes ...?"), not "Which method does Quill use?" or "Which models were trained on ...?",
+# which ask a fact of a paper.
+_PAPER = r"(?:paper|work|study|article|publication|abstract|research)"
+_PAPERS = r"(?:papers|works|studies|articles|publications|abstracts)"
+_METHOD = (
+    r"(?:approach(?:es)?|methods?|benchmarks?|frameworks?|surveys?|techniques?|"
+    r"efforts?|attempts?|investigations?)"
+)
+_METHODS = r"(?:approaches|methods|benchmarks|frameworks|surveys|techniques|efforts)"
+_AUX = r"(?:does|do|did|is|are|was|were|has|have|had|can|could|would|will|should)"
+_ADJ = rf"(?:(?!{_PAPER}\b|{_METHOD}\b)\w+\s+)"  # a word before the noun, not a noun itself
+_SEVERAL = re.compile(
+    rf"^\s*(?:which|what)\s+{_ADJ}{{0,3}}{_PAPERS}\b"
+    rf"|^\s*(?:which|what)\s+{_ADJ}{{0,3}}{_METHODS}\s+(?!{_AUX}\b)\w+"
+    rf"|^\s*(?:which|what)\s+{_ADJ}{{0,3}}{_METHODS}\s+{_AUX}\s+(?:the\s+)?{_PAPERS}\b"
+    rf"|^\s*(?:list|name|find|show|give)\b.*\b(?:{_PAPERS}|{_METHODS})\b"
+    rf"|^\s*(?:are there|do any|have any)\b.*\b(?:{_PAPERS}|{_METHODS})\b"
+    rf"|\b(?:several|multiple|different|various|other)\s+(?:\w+\s+)?(?:{_PAPERS}|{_METHODS})\b",
+    re.IGNORECASE,
+)
+_EXISTENCE = re.compile(
+    r"^\s*(?:is there|are there|has (?:any|anyone|anybody)|have (?:any|people|researchers)|"
+    r"does any|do any|did any|can you (?:find|point|recommend)|i(?:'m| am) looking for)\b"
+    rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_PAPER}\b"
+    rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_METHOD}\s+(?!{_AUX}\b)\w+"
+    r"|^\s*(?:name|find|show me|point me to)\s+(?:a|an|the|one)\b",
+    re.IGNORECASE,
+)
+_COMPARISON = re.compile(
+    r"\b(?:differ(?:s|ent|ence|ences)?|compare[ds]?|comparison|contrast|versus|vs\.?|"
+    r"in common|distinguish(?:es)?|unlike)\b",
+    re.IGNORECASE,
+)
+_SUPERLATIVE = re.compile(
+    r"\b(?:most|least|fewest|largest|smallest|biggest|highest|lowest|longest|shortest|"
+    r"fastest|slowest|best|worst|greatest|earliest|latest|newest|oldest)\b",
+    re.IGNORECASE,
+)
+_ACROSS = re.compile(
+    r"^\s*(?:which|what)\b|\b(?:of (?:all|the|these) (?:\w+\s+)?(?:papers|models|abstracts)|"
+    r"in the (?:collection|corpus|index)|across)\b",
+    re.IGNORECASE,
+)
+_YESNO = re.compile(
+    r"^\s*(?:does|do|did|is|are|was|were|can|could|will|would|should|has|have|had|"
+    r"may|might|must)\b",
+    re.IGNORECASE,
+)
+# "Does Quill or Harrow ...": a choice between named options is not a yes/no question.
+_CHOICE = re.compile(r"\bor\b(?!\s+not\b)", re.IGNORECASE)
+
+
+def question_shape(question: str) -> Shape:
+    """The shape of ``question`` (see the module docstring)."""
+    q = question.strip()
+    several = bool(_SEVERAL.search(q))
+    # "Does Quill differ from Harrow?" asks yes or no; "How does Quill differ ...?" compares.
+    yes_no = bool(_YESNO.search(q)) and not _EXISTENCE.search(q) and not _CHOICE.search(q)
+    if _COMPARISON.search(q) and not several and not yes_no:
+        return Shape.COMPARISON
+    if _SUPERLATIVE.search(q) and _ACROSS.search(q):
+        return Shape.SUPERLATIVE
+    if several:
+        return Shape.SEVERAL
+    if _EXISTENCE.search(q):
+        return Shape.EXISTENCE
+    if yes_no:
+        return Shape.YESNO
+    return Shape.FACT
+
+
+def asks_existence_yes(question: str) -> bool:
+    """Is the question a yes/no about existence ("Is there work on ...?")?
+
+    Such a question is answered "Yes: TITLE [n] ..."; a "which paper" question with the
+    title alone.
+    """
+    return bool(
+        re.match(r"^\s*(?:is there|are there|has|have|does any|do any|did any)\b", question, re.I)
+    )

@@ -1,0 +1,106 @@
+"""The checking pipeline (rag.checks): one interface, one ordered list, each check's
+verdict named, thresholds from settings.checks. Made-up papers only (tests/made_up.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.checks import build_checks, run_checks
+from rag.checks.citations import CitationCheck
+from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
+from rag.checks.refusal import AnswerMarginCheck, RefusalCheck, is_refusal
+from rag.settings import CheckSettings, Settings
+from rag.types import Draft, Shape
+from tests.made_up import source
+
+QUILL, HARROW, SPINDLE = source(0, 1), source(1, 2), source(2, 3)
+
+
+def draft(text: str, question: str, shape: Shape = Shape.FACT, sources=None, **kw) -> Draft:
+    return Draft(question, question, shape, sources or [QUILL, HARROW], text, **kw)
+
+
+def test_checks_run_in_one_listed_order_with_unique_names() -> None:
+    names = [c.name for c in build_checks(CheckSettings())]
+    assert names == ["refusal", "answer_margin", "citations", "restatement", "numbers",
+                     "quantity", "grounding"]  # fmt: skip
+
+
+def test_a_grounded_fact_passes_every_check() -> None:
+    d = draft("Quill lowers word error rate by 12% on eleven languages [1].",
+              "By how much does Quill lower word error rate?")  # fmt: skip
+    assert run_checks(d, build_checks(CheckSettings())) is None
+    assert d.signals["grounding"] == 1.0
+
+
+def test_refusal() -> None:
+    assert is_refusal("The sources do not say.")
+    assert is_refusal("The provided sources do not contain that information.")
+    assert not is_refusal("Harrow needs no transcribed audio [2].")
+    verdict = RefusalCheck()(draft("The sources do not say.", "How big is Quill?"))
+    assert verdict and verdict.check == "refusal"
+    assert RefusalCheck()(draft("  ", "How big is Quill?"))
+
+
+def test_answer_margin_is_measured_and_withholds_only_when_set() -> None:
+    def with_margin(check: AnswerMarginCheck):
+        d = draft("Quill trains 3% of the weights [1].", "How much of Quill is trained?")
+        d.signals.update(answer_logprob=-1.0, refusal_logprob=-1.2)
+        return check(d), d.signals["answer_margin"]
+
+    verdict, margin = with_margin(AnswerMarginCheck(None))
+    assert verdict is None and margin == pytest.approx(0.2)
+    verdict, _ = with_margin(AnswerMarginCheck(0.5))
+    assert verdict and verdict.check == "answer_margin"
+
+
+def test_citation_check_repairs_markers_and_never_withholds() -> None:
+    d = draft("Harrow needs no transcribed audio [1]. Quill trains 3% of its weights [7].",
+              "What do Quill and Harrow need?")  # fmt: skip
+    assert CitationCheck(0.8)(d) is None
+    assert d.text == "Harrow needs no transcribed audio [2]. Quill trains 3% of its weights [1]."
+    assert d.invalid_citations == [7]
+    after_title = draft(" learns tokens [2] from speech.", "Which paper?", Shape.EXISTENCE,
+                        [HARROW], scaffold="Harrow [2]")  # fmt: skip
+    CitationCheck(0.8)(after_title)
+    assert after_title.text == "learns tokens from speech."  # the scaffold holds the marker
+
+
+def test_restatement_of_the_question_is_withheld_but_a_yes_no_verdict_is_not() -> None:
+    echo = draft("Spindle prunes attention heads [3].", "Does Spindle prune attention heads?",
+                 sources=[SPINDLE])  # fmt: skip
+    assert RestatementCheck()(echo).check == "restatement"
+    echo.shape = Shape.YESNO
+    echo.text = "Yes, Spindle prunes attention heads [3]."
+    assert RestatementCheck()(echo) is None
+    titled = draft("prunes attention heads.", "Which paper prunes attention heads?",
+                   Shape.EXISTENCE, [SPINDLE], scaffold="Spindle [3]")  # fmt: skip
+    assert RestatementCheck()(titled).check == "restatement"  # its line quotes the abstract
+    titled.text = "scores each head by its gradient."
+    assert RestatementCheck()(titled) is None
+
+
+def test_numbers_not_in_the_sources_are_withheld() -> None:
+    verdict = NumbersCheck()(draft("Quill covers 14 languages [1].", "How wide is Quill?"))
+    assert verdict.check == "numbers" and "14" in verdict.reason
+    spelled = draft("Quill covers eleven languages [1].", "How many languages does Quill cover?")
+    assert NumbersCheck()(spelled) is None
+
+
+def test_quantity_needs_a_number_in_the_asked_unit_from_a_passage_about_it() -> None:
+    check = QuantityCheck((3, 5))
+    assert check(draft("Quill uses adapters [1].", "How many languages does Quill cover?"))
+    off = draft("Quill covers 3 languages [1].", "How many languages does Quill cover?")
+    assert check(off).check == "quantity"  # 3 is a share of weights, not languages
+    right = draft("Quill covers 11 languages [1].", "How many languages does Quill cover?")
+    assert check(right) is None
+
+
+def test_grounding_threshold_comes_from_settings() -> None:
+    text = "Quill adapters were designed by astronauts aboard orbital stations [1]."
+    question = "Who designed Quill?"
+    assert GroundingCheck(0.5)(draft(text, question)).check == "grounding"
+    assert GroundingCheck(0.0)(draft(text, question)) is None
+    strict = Settings.load(min_grounding="0.99").checks
+    grounding = next(c for c in build_checks(strict) if c.name == "grounding")
+    assert grounding.min_share == 0.99

@@ -1,0 +1,97 @@
+"""Each question shape end to end: real index (MiniLM, Chroma, BM25) of made-up papers,
+real small generator. What the rules fix is asserted (which papers, titles, markers,
+one line per paper); what the small test model writes after them is not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.ingest import ingest_papers
+from rag.loaders import load_papers
+from rag.markers import cited_numbers
+from rag.pipeline import Assistant
+from rag.settings import Settings
+from rag.types import Shape
+from tests.conftest import SMALL_GENERATOR, make_settings
+from tests.made_up import PAPERS
+
+QUILL, HARROW, SPINDLE, THINNING = (p["title"] for p in PAPERS[:4])
+
+
+@pytest.fixture(scope="module")
+def made_up(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    folder = tmp_path_factory.mktemp("made-up")
+    corpus = folder / "papers.jsonl"
+    corpus.write_text("".join(json.dumps(p) + "\n" for p in PAPERS))
+    settings: Settings = make_settings(folder / "index", generator=SMALL_GENERATOR)
+    ingest_papers(load_papers([corpus]), settings, files=[corpus], progress=False)
+    return Assistant(settings)
+
+
+def _cited_titles(answer) -> list[str]:
+    return [c.title for c in answer.citations]
+
+
+def test_is_there_work_on_is_answered_yes_with_the_papers_title(made_up: Assistant) -> None:
+    answer = made_up.ask("Is there work on removing attention heads from speech transformers?")
+    assert answer.shape is Shape.EXISTENCE and not answer.abstained
+    assert answer.answer.startswith(f"Yes: {SPINDLE} [1]")
+    assert _cited_titles(answer) == [SPINDLE]
+
+
+def test_which_paper_is_answered_with_the_title(made_up: Assistant) -> None:
+    answer = made_up.ask("Which paper learns audio tokens from unlabelled speech?")
+    assert answer.shape is Shape.EXISTENCE
+    assert answer.answer.startswith(f"{HARROW} [1]")
+
+
+def test_several_papers_get_one_cited_line_each(made_up: Assistant) -> None:
+    answer = made_up.ask("Which papers prune speech recognisers, and how do they differ?")
+    assert answer.shape is Shape.SEVERAL and not answer.abstained
+    lines = answer.answer.split("\n")
+    assert len(lines) >= 2 and all(line.startswith("- ") for line in lines)
+    assert {SPINDLE, THINNING} <= set(_cited_titles(answer))
+    for line, citation in zip(lines, answer.citations, strict=True):
+        assert cited_numbers(line) == [citation.n]  # each line cites its own paper
+
+
+def test_a_comparison_cites_both_named_papers(made_up: Assistant) -> None:
+    answer = made_up.ask("How does Quill differ from Harrow?")
+    assert answer.shape is Shape.COMPARISON and not answer.abstained
+    assert set(_cited_titles(answer)) == {QUILL, HARROW}
+
+
+def test_free_replies_cite_only_what_the_model_was_shown(made_up: Assistant) -> None:
+    for question, shape in [
+        ("Does Spindle decode faster than before pruning?", Shape.YESNO),
+        ("How many token types does Harrow learn?", Shape.FACT),
+    ]:
+        answer = made_up.ask(question)
+        assert answer.shape is shape
+        shown = {s.rank for s in answer.sources}
+        assert all(c.n in shown for c in answer.citations)
+        assert answer.abstained or answer.citations  # an answer always carries a citation
+
+
+def test_a_follow_up_retrieves_the_previous_answers_paper_first(made_up: Assistant) -> None:
+    history = [
+        {"role": "user", "content": "Which paper learns audio tokens without transcripts?"},
+        {"role": "assistant", "content": "Its tokens come from unlabelled speech [1]."},
+    ]
+    assert made_up.search("How many token types does it use?", history)[0].title == HARROW
+    tessellate = made_up.search("What is Tessellate?")[0].doc_id
+    cited = [
+        {"role": "user", "content": "Tell me about image tiling."},
+        {"role": "assistant", "content": "It tiles images [1].", "cited": [tessellate]},
+    ]
+    assert made_up.search("How much faster is it?", cited)[0].doc_id == tessellate
+
+
+def test_off_collection_questions_abstain_in_every_shape(made_up: Assistant) -> None:
+    for question in ("Is there work on volcanic eruptions in the Pacific?",
+                     "Which papers study medieval tax law?",
+                     "What is the capital of Australia?"):  # fmt: skip
+        answer = made_up.ask(question)
+        assert answer.abstained and answer.abstain_check == "relevance", question

@@ -1,0 +1,56 @@
+"""Which retrieved papers answer a question (rag.selection) and what the model reads of
+each (rag.context); made-up papers, plus the relevance floor on the real index."""
+
+from __future__ import annotations
+
+from rag.context import closest_sentence, excerpts
+from rag.loaders import load_default_corpus
+from rag.retrieve import HybridRetriever
+from rag.selection import listed, plausible, relevance
+from rag.settings import ContextSettings, Settings
+from rag.terms import split_sentences
+from tests.made_up import source
+
+
+def test_off_topic_questions_fall_below_the_floor_and_a_papers_own_title_clears_it(
+    corpus_settings: Settings,
+) -> None:
+    retriever = HybridRetriever(corpus_settings)
+    floor = corpus_settings.context.min_relevance
+    for question in ("What is the capital of Australia?", "How do I bake sourdough bread?"):
+        assert relevance(question, retriever.search(question)[0]) < floor
+    titled = [p for p in load_default_corpus() if not p.title_is_derived][:5]
+    for paper in titled:
+        assert relevance(paper.title, retriever.search(paper.title)[0]) >= floor
+
+
+def test_plausible_sources_are_the_best_and_those_close_to_it() -> None:
+    settings = ContextSettings(context_margin=0.1, min_relevance=0.3, context_sources=5)
+    question = "xylophone"  # no word in common: relevance is the dense score alone
+    ranked = [source(0, 1, 0.70), source(2, 2, 0.65), source(4, 3, 0.40)]
+    chosen = plausible(question, ranked, settings)
+    assert [s.doc_id for s in chosen] == ["doc-0", "doc-2"]
+    assert plausible(question, [], settings) == []
+
+
+def test_a_list_reply_takes_papers_within_the_margin_and_at_least_two() -> None:
+    settings = ContextSettings(several_margin=0.05, min_relevance=0.3, several_max=5)
+    ranked = [source(2, 1, 0.70), source(3, 2, 0.50), source(5, 3, 0.20)]
+    chosen = listed("xylophone", ranked, settings)
+    assert [s.doc_id for s in chosen] == ["doc-2", "doc-3"]  # plural: the second clears the floor
+    few = ContextSettings(several_margin=1.0, min_relevance=0.0, several_max=2)
+    assert len(listed("xylophone", ranked, few)) == 2
+
+
+def test_each_source_shows_its_first_sentence_and_the_closest_ones(
+    corpus_settings: Settings,
+) -> None:
+    retriever = HybridRetriever(corpus_settings)
+    sources = [source(0, 1), source(2, 2)]
+    question = "How much faster does head pruning decode?"
+    shown = excerpts(question, sources, retriever.embed_short, budget=4)
+    for paper, sentences in zip(sources, shown, strict=True):
+        assert sentences[0] == split_sentences(paper.text)[0]  # what the paper is about
+        assert len(sentences) == 2
+    assert any("1.8 times faster" in s for s in shown[1])
+    assert "1.8 times faster" in closest_sentence(question, sources[1], retriever.embed_short)

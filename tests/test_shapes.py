@@ -1,0 +1,59 @@
+"""Question shapes (rag.shapes) and how a comparison's two sides are read (rag.selection)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.selection import comparison_sides
+from rag.shapes import asks_existence_yes, question_shape
+from rag.types import Shape
+
+
+@pytest.mark.parametrize(
+    ("question", "shape"),
+    [
+        ("How many languages does Quill cover?", Shape.FACT),
+        ("What does Harrow learn from?", Shape.FACT),
+        ("What method does Spindle use to score heads?", Shape.FACT),
+        ("Why does Quill freeze the encoder?", Shape.FACT),
+        ("Does Spindle slow down decoding?", Shape.YESNO),
+        ("Can Harrow tokens replace phone labels?", Shape.YESNO),
+        ("Is Quill trained on every weight?", Shape.YESNO),
+        ("Is there work on speech models that need no transcripts?", Shape.EXISTENCE),
+        ("Has anyone pruned attention heads in speech models?", Shape.EXISTENCE),
+        ("Which paper prunes attention heads?", Shape.EXISTENCE),
+        ("What benchmark tests recipe step ordering?", Shape.EXISTENCE),
+        ("I'm looking for a paper about image tiling.", Shape.EXISTENCE),
+        ("Which papers prune speech recognisers, and how do they differ?", Shape.SEVERAL),
+        ("Are there studies that make speech models smaller?", Shape.SEVERAL),
+        ("List the papers about audio tokens.", Shape.SEVERAL),
+        ("How does Quill differ from Harrow?", Shape.COMPARISON),
+        ("Compare Spindle and the structured pruning paper.", Shape.COMPARISON),
+        ("What is the difference between Quill and Harrow?", Shape.COMPARISON),
+        ("Which model decodes the fastest?", Shape.SUPERLATIVE),
+        ("Which of the papers uses the most languages?", Shape.SUPERLATIVE),
+    ],
+)
+def test_question_shape(question: str, shape: Shape) -> None:
+    assert question_shape(question) is shape
+
+
+def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None:
+    assert asks_existence_yes("Is there work on pruning speech models?")
+    assert not asks_existence_yes("Which paper prunes attention heads?")
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("How does Quill differ from Harrow?", ("Quill", "Harrow")),
+        ("What is the difference between Quill and the Harrow tokens?",
+         ("Quill", "the Harrow tokens")),
+        ("Compare Spindle and Marrow.", ("Spindle", "Marrow")),
+        ("Quill and Harrow both avoid labels. How do they differ?", ("Quill", "Harrow")),
+        ("How does Spindle compare to Tessellate?", ("Spindle", "Tessellate")),
+        ("How do their methods differ?", None),
+    ],
+)  # fmt: skip
+def test_comparison_sides(question: str, sides: tuple[str, str] | None) -> None:
+    assert comparison_sides(question) == sides
