@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rag.markers import strip_markers
+from rag.markers import MARKER, strip_markers
 
 _FOLLOWUP_CUES = re.compile(
     r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|his|her|"
@@ -22,11 +22,39 @@ MAX_CONTEXT_CHARS = 300
 
 def is_followup(question: str) -> bool:
     """Does the question lean on something said before (pronoun or 'the paper')?"""
-    return bool(_FOLLOWUP_CUES.search(question))
+    return bool(_FOLLOWUP_CUES.search(question)) or referred_position(question) is not None
 
 
 def _last(history: list[dict], role: str) -> str:
     return next((m.get("content", "") for m in reversed(history) if m.get("role") == role), "")
+
+
+_ORDINAL = re.compile(
+    r"\b(?:the\s+)?(first|former|second|third|fourth|fifth|latter|last)\b"
+    r"(?=\s+(?:one|paper|work|study|model|method|approach|framework|benchmark)\b|\s*[,?.]|\s*$)",
+    re.IGNORECASE,
+)
+_POSITIONS = {"first": 0, "former": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4,
+              "latter": -1, "last": -1}  # fmt: skip
+
+
+def referred_position(question: str) -> int | None:
+    """Which of the previous answer's papers "the second one" / "the latter" means
+    (an index into them; -1 is the last), or None."""
+    match = _ORDINAL.search(question)
+    return _POSITIONS[match.group(1).lower()] if match else None
+
+
+def cited_claims(answer: str) -> list[str]:
+    """The text of each cited claim of an answer, in order of its first marker:
+    "A does x [1], and B does y [2]." -> ["A does x", ", and B does y"]."""
+    claims, start = [], 0
+    for match in MARKER.finditer(answer):
+        claim = answer[start : match.start()].strip(" ,;.")
+        if claim:
+            claims.append(claim)
+        start = match.end()
+    return claims
 
 
 def previous_answer(history: list[dict] | None) -> dict | None:

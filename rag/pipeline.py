@@ -15,18 +15,28 @@ they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
 
 from rag.checks import build_checks, run_checks
 from rag.checks.citations import check_citations
-from rag.condense import condense_question, followup_note, is_followup, previous_answer
+from rag.condense import (
+    cited_claims,
+    condense_question,
+    followup_note,
+    is_followup,
+    previous_answer,
+    referred_position,
+)
 from rag.context import closest_sentence, sources_block
 from rag.errors import RagError
 from rag.generator import GenerationStats
 from rag.markers import MARKER, strip_markers
+from rag.naming import paper_name
 from rag.prompt import (
+    COMPARISON_LINE_JOB,
     JOBS,
     LINE_JOB,
     REFUSAL,
@@ -44,8 +54,6 @@ from rag.types import Answer, Draft, Event, Shape, Source, Verdict
 
 ABSTAIN_TEXT = "The indexed abstracts do not answer this question."
 LINE_SHAPES = (Shape.EXISTENCE, Shape.SEVERAL, Shape.COMPARISON)
-# Papers searched for a follow-up's previous answer: the first is the one it was about.
-PREVIOUS_PAPERS = 1
 
 
 def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]]:
@@ -61,25 +69,28 @@ def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]
 def scaffold_for(source: Source) -> str:
     """How a line starts, by rule: the paper's title and marker.
 
-    A paper whose file gave no title is "Paper [n]": its first words make a poor name, and
-    the model, continuing "Paper [n]", names its method from the abstract.
+    A paper whose file gave no title goes by the name its abstract introduces
+    (``rag.naming``), else "Paper [n]": its first words make a poor name.
     """
-    name = "Paper" if source.title_is_derived else source.title
+    name = source.title
+    if source.title_is_derived:
+        name = paper_name(source.text) or "Paper"
     return f"{name} [{source.rank}]"
 
 
-def first_sentence(raw: str) -> str:
-    """A line's first sentence: a line says one thing about one paper (the model, asked for
-    one sentence, sometimes goes on to the next paper, or runs out of tokens mid-way)."""
+def leading_sentences(raw: str, count: int = 1) -> str:
+    """A line's first ``count`` sentences: a line says one thing about one paper (the
+    model sometimes goes on to the next paper, or runs out of tokens mid-way)."""
     line = raw.split("\n")[0]
-    if scaffold_markers := MARKER.search(line):
+    if own_markers := MARKER.search(line):
         # Its own markers would cut the line at "] " (trim_to_sentence); they are dropped
-        # later anyway (CitationCheck), so the sentence is found without them.
+        # later anyway (CitationCheck), so the sentences are found without them.
         line = strip_markers(line)
     sentences = split_sentences(line.strip())
-    if len(sentences) > 1 or (sentences and sentences[0][-1:] in ".!?"):
-        return (" " if line[:1] == " " else "") + sentences[0]
-    return trim_to_sentence(line) if scaffold_markers is None else line.strip()
+    complete = [s for s in sentences[:count] if s[-1:] in ".!?"]
+    if complete:
+        return (" " if line[:1] == " " else "") + " ".join(complete)
+    return trim_to_sentence(line) if own_markers is None else line.strip()
 
 
 class Assistant:
@@ -137,7 +148,7 @@ class Assistant:
         sources = self.retriever.search(query, top_k)
         if not (history and self.settings.condense_followups and is_followup(question)):
             return sources
-        previous = self._previous_papers(history)
+        previous = self._previous_papers(query, history)
         if not previous:
             return sources
         ids = {p.doc_id for p in previous}
@@ -147,18 +158,24 @@ class Assistant:
             source.rank = rank
         return ordered
 
-    def _previous_papers(self, history: list[dict]) -> list[Source]:
+    def _previous_papers(self, question: str, history: list[dict]) -> list[Source]:
+        """The papers the previous answer cited, in its order, scored against ``question``;
+        only the one meant when the question says which ("the second one", "the latter")."""
         message = previous_answer(history)
         if message is None:
             return []
-        cited = [c for c in message.get("cited", []) if isinstance(c, str)]
-        text = strip_markers(message.get("content", ""))
-        asked = next((m.get("content", "") for m in reversed(history)
-                      if m.get("role") == "user"), "")  # fmt: skip
-        found = self.retriever.search(f"{asked} {text}".strip(), max(5, len(cited)))
-        if cited:
-            return [s for s in found if s.doc_id in cited] or found[:PREVIOUS_PAPERS]
-        return found[:PREVIOUS_PAPERS]
+        ids = [c for c in message.get("cited", []) if isinstance(c, str)]
+        if not ids:
+            # Typed or imported history: each cited claim is matched back to its paper.
+            text = message.get("content", "")
+            for claim in cited_claims(text) or [strip_markers(text)]:
+                found = self.retriever.search(claim, 1) if claim.strip() else []
+                if found and found[0].doc_id not in ids:
+                    ids.append(found[0].doc_id)
+        position = referred_position(question)
+        if position is not None and -len(ids) <= position < len(ids):
+            ids = [ids[position]]
+        return self.retriever.search_within(question, ids[: self.settings.context.followup_papers])
 
     # -- answer -----------------------------------------------------------------------
 
@@ -240,6 +257,11 @@ class Assistant:
         text = trim_to_sentence(raw)
         if answer.shape is Shape.YESNO:
             text = verdict_first(text)
+            if re.fullmatch(r"(?:Yes|No|The abstracts do not settle it)\.", text):
+                # A bare verdict: the reader gets the best source's own closest sentence.
+                quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)
+                text = f'{text[:-1]}: "{quote}" [{context[0].rank}]'
+                answer.notes.append("the model gave no finding; quoting the best source")
         draft = Draft(answer.question, answer.query, answer.shape, context, text)
         draft.signals.update(answer_logprob=stats.answer_logprob,
                              refusal_logprob=stats.alternative_logprob)  # fmt: skip
@@ -293,21 +315,26 @@ class Assistant:
         opener = "Yes: " if answer.shape is Shape.EXISTENCE and \
             asks_existence_yes(answer.question) else ""  # fmt: skip
         bullet = "- " if answer.shape is Shape.SEVERAL else ""
+        compare = answer.shape is Shape.COMPARISON
+        job = COMPARISON_LINE_JOB if compare else LINE_JOB
+        replies = self.settings.replies
+        tokens = replies.comparison_tokens if compare else replies.line_tokens
         for i, paper in enumerate(papers):
             scaffold = scaffold_for(paper)
             lead = ("\n" if i and bullet else " " if i else "") + (opener if i == 0 else "")
             yield f"{lead}{bullet}{scaffold}"
             block = sources_block(answer.query, [paper], self.retriever.embed_short,
                                   self.settings.context.line_sentences)  # fmt: skip
-            messages = build_messages(answer.question, block, LINE_JOB, note, one_source=True)
+            messages = build_messages(answer.question, block, job, note, one_source=True)
             stats, pieces = GenerationStats(), []
             yield from self._generate(answer, messages, stats, pieces,
                                       reply_prefix=scaffold, one_line=True,
-                                      max_new_tokens=self.settings.replies.line_tokens)  # fmt: skip
+                                      max_new_tokens=tokens)  # fmt: skip
             raw = "".join(pieces)
             drafts.append(f"{scaffold}{raw}")
-            draft = Draft(answer.question, answer.query, answer.shape, [paper],
-                          first_sentence(raw), scaffold=scaffold)  # fmt: skip
+            text = leading_sentences(raw, 2 if compare else 1)
+            draft = Draft(answer.question, answer.query, answer.shape, [paper], text,
+                          scaffold=scaffold)  # fmt: skip
             verdict = run_checks(draft, self.checks)
             if verdict is not None:
                 quote = closest_sentence(answer.query, paper, self.retriever.embed_short)

@@ -101,6 +101,21 @@ class HybridRetriever:
 
         return self._group_by_paper(candidates, top_k)
 
+    def search_within(self, question: str, doc_ids: list[str]) -> list[Source]:
+        """These papers (when indexed), scored against ``question`` by the dense retriever,
+        in the order of ``doc_ids``: a follow-up's papers, named by the previous answer."""
+        if not doc_ids:
+            return []
+        query_vector = self.embedder.get_query_embedding(question)
+        candidates: dict[str, _Candidate] = {}
+        hits = self.store.query(query_vector, self.settings.candidate_k, doc_ids)
+        for rank, (cid, cosine, meta, text) in enumerate(hits):
+            cand = candidates.setdefault(cid, _Candidate())
+            cand.meta, cand.text, cand.dense = meta, text, cosine
+            cand.fused += 1.0 / (self.settings.rrf_k + rank + 1)
+        found = {s.doc_id: s for s in self._group_by_paper(candidates, len(doc_ids))}
+        return [found[d] for d in doc_ids if d in found]
+
     @staticmethod
     def _keyword_hits(keyword, question: str) -> list:
         try:

@@ -58,6 +58,12 @@ class ContextSettings(BaseModel):
         description="A question about several papers lists each paper within this of the "
         "best one's relevance.",
     )
+    followup_papers: int = Field(
+        default=3,
+        ge=0,
+        le=10,
+        description="A follow-up puts at most this many of the previous answer's papers first.",
+    )
     several_max: int = Field(
         default=3, ge=1, le=10, description="At most this many papers in a list reply."
     )
@@ -70,7 +76,10 @@ class ReplySettings(BaseModel):
         default=96, ge=8, description="A free reply (fact, yes/no, superlative)."
     )
     line_tokens: int = Field(
-        default=48, ge=8, description="One paper's line in a list, existence or comparison reply."
+        default=48, ge=8, description="One paper's line in a list or existence reply."
+    )
+    comparison_tokens: int = Field(
+        default=80, ge=8, description="One paper's part of a comparison (up to two sentences)."
     )
 
 

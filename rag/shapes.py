@@ -48,7 +48,11 @@ _EXISTENCE = re.compile(
     r"does any|do any|did any|can you (?:find|point|recommend)|i(?:'m| am) looking for)\b"
     rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_PAPER}\b"
     rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_METHOD}\s+(?!{_AUX}\b)\w+"
-    r"|^\s*(?:name|find|show me|point me to)\s+(?:a|an|the|one)\b",
+    r"|^\s*(?:name|find|show me|point me to)\s+(?:a|an|the|one)\b"
+    # "I remember a study that ... - which one?", "Looking for research where ..."
+    rf"|\b(?:looking for|searching for|trying to find|i remember|i recall|do you know)\s+"
+    rf"(?:(?:a|an|the|some|any|that)\s+)?(?:\w+\s+)?(?:{_PAPER}|{_METHOD})\b"
+    r"|\bwhich one\s*\?\s*$",
     re.IGNORECASE,
 )
 _COMPARISON = re.compile(

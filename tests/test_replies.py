@@ -81,6 +81,13 @@ def test_a_follow_up_retrieves_the_previous_answers_paper_first(made_up: Assista
         {"role": "assistant", "content": "Its tokens come from unlabelled speech [1]."},
     ]
     assert made_up.search("How many token types does it use?", history)[0].title == HARROW
+    two = [
+        {"role": "user", "content": "Which papers prune speech models?"},
+        {"role": "assistant", "content": "Spindle removes attention heads [1], and another "
+         "paper prunes whole rows of weight matrices [2]."},
+    ]  # fmt: skip
+    assert made_up.search("How much memory does the second one save?", two)[0].title == THINNING
+    assert made_up.search("How much faster does the first one decode?", two)[0].title == SPINDLE
     tessellate = made_up.search("What is Tessellate?")[0].doc_id
     cited = [
         {"role": "user", "content": "Tell me about image tiling."},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.prompt import verdict_first
 from rag.selection import comparison_sides
 from rag.shapes import asks_existence_yes, question_shape
 from rag.types import Shape
@@ -24,6 +25,8 @@ from rag.types import Shape
         ("Which paper prunes attention heads?", Shape.EXISTENCE),
         ("What benchmark tests recipe step ordering?", Shape.EXISTENCE),
         ("I'm looking for a paper about image tiling.", Shape.EXISTENCE),
+        ("Looking for research where audio tokens replace phone labels.", Shape.EXISTENCE),
+        ("I remember a study that pruned speech transformers - which one?", Shape.EXISTENCE),
         ("Which papers prune speech recognisers, and how do they differ?", Shape.SEVERAL),
         ("Are there studies that make speech models smaller?", Shape.SEVERAL),
         ("List the papers about audio tokens.", Shape.SEVERAL),
@@ -57,3 +60,19 @@ def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None
 )  # fmt: skip
 def test_comparison_sides(question: str, sides: tuple[str, str] | None) -> None:
     assert comparison_sides(question) == sides
+
+
+@pytest.mark.parametrize(
+    ("reply", "shown"),
+    [
+        ("Harrow needs no labels [2]. So: No.", "No: Harrow needs no labels [2]."),
+        ("Spindle decodes faster [3]. So: yes", "Yes: Spindle decodes faster [3]."),
+        ("The papers disagree [1][2]. So: the abstracts do not settle it.",
+         "The abstracts do not settle it: The papers disagree [1][2]."),
+        ("Yes, Quill freezes its encoder [1].", "Yes, Quill freezes its encoder [1]."),
+    ],
+)  # fmt: skip
+def test_yes_no_replies_are_written_finding_first_and_shown_verdict_first(
+    reply: str, shown: str
+) -> None:
+    assert verdict_first(reply) == shown

@@ -1,0 +1,57 @@
+"""A short name for a paper whose file gave no title: the method, model or benchmark its
+abstract introduces ("we propose Quill, ..." -> "Quill").
+
+A list reply names each paper before saying what it does; for a titleless paper the
+first words of its abstract make a poor name, and the user asked "which paper". Coined
+names are written in a way ordinary words are not (two or more capitals: "HarrowNet",
+"QLT", "Spin-2"), and a paper's own name is the one it introduces ("propose", "called")
+or repeats. Field acronyms every abstract uses ("LLM", "NLP") are never a name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_NAME = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w-])")
+_INTRODUCED = re.compile(
+    r"\b(?:propose|proposes|proposed|present|presents|introduce|introduces|introducing|"
+    r"called|named|dubbed|term|termed|coined|release|releases|develop|develops|build|"
+    r"builds)\b[^.]{0,40}$",
+    re.IGNORECASE,
+)
+_COMMON = {
+    "ai", "api", "apis", "cpu", "cpus", "gpu", "gpus", "llm", "llms", "lm", "lms", "ml",
+    "nlp", "nlu", "nlg", "qa", "rl", "sota", "ood", "iid", "url", "usa", "uk", "eu", "ii",
+    "iii", "iv", "gpt", "bert", "rlhf", "sft", "dpo", "ppo", "mlp", "cnn", "rnn", "lstm",
+    "moe", "kv", "rag", "asr", "tts", "mt", "ner", "pos", "f1", "bleu", "rouge",
+}  # fmt: skip
+INTRODUCED_WEIGHT = 2  # an introduced name counts as two more mentions
+MIN_SCORE = 3  # a name must be introduced, or repeated three times
+
+
+def _coined(word: str) -> bool:
+    capitals = sum(c.isupper() for c in word)
+    if capitals < 2 or word.lower() in _COMMON:
+        return False
+    if re.fullmatch(r"[a-z]?[A-Z]+s", word):  # a plural acronym ("MLLMs"): a kind of thing
+        return False
+    return word.split("-")[0].lower() not in _COMMON  # "LLM-based" describes, not names
+
+
+def paper_name(abstract: str) -> str | None:
+    """The name the abstract gives its own method, model or benchmark, if any."""
+    scores: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for match in _NAME.finditer(abstract):
+        word = match.group(1)
+        if not _coined(word):
+            continue
+        first_seen.setdefault(word, match.start())
+        scores[word] += 1
+        if _INTRODUCED.search(abstract[max(0, match.start() - 60) : match.start()]):
+            scores[word] += INTRODUCED_WEIGHT
+    if not scores:
+        return None
+    best = max(scores, key=lambda w: (scores[w], -first_seen[w]))
+    return best if scores[best] >= MIN_SCORE else None
