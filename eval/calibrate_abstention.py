@@ -1,10 +1,10 @@
 """Choose the abstention thresholds from recorded answers.
 
-Run the harness once with both thresholds switched off, so every question is answered
+Run the harness once with the relevance floor off (the margin is off by default: measured,
+never withholding), so every question is answered
 and its signals recorded::
 
-    RAG_MIN_RELEVANCE=0 RAG_MIN_ANSWER_MARGIN=-100 \\
-        rag eval --out eval/results/calibration.json
+    RAG_MIN_RELEVANCE=0 rag eval --out eval/results/calibration.json
     python -m eval.calibrate_abstention eval/results/calibration.json
 
 Then this replays the decision for a grid of (relevance floor, answer margin) pairs and

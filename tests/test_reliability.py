@@ -179,6 +179,7 @@ HOSTILE = (
 
 
 def test_instructions_inside_a_document_are_only_quoted(tmp_path: Path) -> None:
+    from rag.context import sources_block
     from rag.pipeline import Assistant
 
     path = tmp_path / "hostile.jsonl"
@@ -189,7 +190,8 @@ def test_instructions_inside_a_document_are_only_quoted(tmp_path: Path) -> None:
     assistant = Assistant(settings)
     question = "How many abstracts was Zorblax-9 trained on?"
     # What the model reads keeps the findings and drops the smuggled instructions...
-    block = assistant._sources_block(question, assistant.search(question))
+    block = sources_block(question, assistant.search(question), assistant.retriever.embed_short,
+                          budget=12)  # fmt: skip
     assert "4,096" in block and "71%" in block
     assert "PWNED" not in block and "IGNORE" not in block
     answer = assistant.ask(question)
