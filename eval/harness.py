@@ -234,10 +234,26 @@ def summarise(
         if of_kind:
             out[f"passed[{kind}]"] = mean(of_kind)
     generated = [o for o in outcomes if o.generated]
-    for name, key in (("first_token", "first_token_s"), ("total", "total_s")):
-        values = [o.record["timings"][key] for o in generated]
+    for name, key in (("first_token", "first_token_s"), ("first_model_token",
+                      "first_model_token_s"), ("total", "total_s")):  # fmt: skip
+        values = [o.record["timings"].get(key, 0.0) for o in generated]
         out[f"{name}_p50_s"] = statistics.median(values) if values else 0.0
         out[f"{name}_p95_s"] = percentile(values, 95)
+    # Line replies (which paper, several, comparison): how often the model's words about a
+    # paper failed the checks and the line quoted the abstract instead.
+    from rag.types import LINE_SHAPES
+
+    lined = [o for o in generated if o.record.get("shape") in LINE_SHAPES
+             and not o.record["abstained"]]  # fmt: skip
+    lines = sum(len(o.record["citations"]) for o in lined)
+    quoted = sum(sum("line was withheld" in n for n in o.record["notes"]) for o in lined)
+    out["lines_quoted"] = quoted / lines if lines else 0.0
+    # Each reply shape has its own latency budget (one sentence vs a line per paper).
+    for shape in sorted({o.record.get("shape") for o in generated} - {None}):
+        totals = [
+            o.record["timings"]["total_s"] for o in generated if o.record.get("shape") == shape
+        ]
+        out[f"total_p95_s[{shape}]"] = percentile(totals, 95)
     return out
 
 

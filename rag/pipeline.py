@@ -50,10 +50,9 @@ from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, question_shape
 from rag.terms import split_sentences
-from rag.types import Answer, Draft, Event, Shape, Source, Verdict
+from rag.types import LINE_SHAPES, Answer, Draft, Event, Shape, Source, Verdict
 
 ABSTAIN_TEXT = "The indexed abstracts do not answer this question."
-LINE_SHAPES = (Shape.EXISTENCE, Shape.SEVERAL, Shape.COMPARISON)
 
 
 def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]]:

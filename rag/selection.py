@@ -37,15 +37,24 @@ def plausible(query: str, sources: list[Source], settings: ContextSettings) -> l
 
 
 def listed(query: str, sources: list[Source], settings: ContextSettings) -> list[Source]:
-    """The papers a "which papers ..." reply lists: all within ``several_margin`` of the
-    best, above the relevance floor; at least two when a second one clears the floor
-    (the question asked for papers, plural)."""
+    """The papers a "which papers ..." reply lists: those whose keyword (BM25) score is
+    within ``several_margin`` (a share) of the best one's; at least two when a second
+    paper clears the relevance floor (the question asked for papers, plural).
+
+    Word overlap, not the dense score, separates the papers a list question is about: on
+    the dev split the BM25 share listed more gold papers, and fewer others, than the
+    dense-based relevance at every margin (eval/calibrate_selection.py). Without a BM25
+    score (keyword index off) the relevance score is used the same way.
+    """
     if not sources:
         return []
-    scores = [relevance(query, s) for s in sources]
-    floor = max(settings.min_relevance, scores[0] - settings.several_margin)
-    chosen = [s for s, r in zip(sources, scores, strict=True) if r >= floor][: settings.several_max]
-    if len(chosen) == 1 and len(sources) > 1 and scores[1] >= settings.min_relevance:
+    keyword = [s.keyword_score or 0.0 for s in sources]
+    scores = keyword if max(keyword) > 0 else [relevance(query, s) for s in sources]
+    floor = (1.0 - settings.several_margin) * scores[0]
+    chosen = [s for s, v in zip(sources, scores, strict=True) if v >= floor and v > 0]
+    chosen = (chosen or sources[:1])[: settings.several_max]
+    plural = len(chosen) == 1 and len(sources) > 1
+    if plural and relevance(query, sources[1]) >= settings.min_relevance:
         chosen.append(sources[1])
     return chosen
 

@@ -53,10 +53,11 @@ class ContextSettings(BaseModel):
         description="Sentences of its abstract shown for one paper's line in a list reply.",
     )
     several_margin: float = Field(
-        default=0.15,
+        default=0.3,
         ge=0,
-        description="A question about several papers lists each paper within this of the "
-        "best one's relevance.",
+        le=1,
+        description="A question about several papers lists each paper whose keyword score "
+        "is at least (1 - this) times the best one's.",
     )
     followup_papers: int = Field(
         default=3,

@@ -21,6 +21,10 @@ class Shape(StrEnum):
     SUPERLATIVE = "superlative"  # "Which model is the largest?" -> compared across papers
 
 
+# Shapes answered a line per paper, each line's title and marker written by rule.
+LINE_SHAPES = (Shape.EXISTENCE, Shape.SEVERAL, Shape.COMPARISON)
+
+
 @dataclass
 class Source:
     """One retrieved paper, as shown to the model and to the user."""

@@ -67,6 +67,7 @@ def test_free_replies_cite_only_what_the_model_was_shown(made_up: Assistant) -> 
     for question, shape in [
         ("Does Spindle decode faster than before pruning?", Shape.YESNO),
         ("How many token types does Harrow learn?", Shape.FACT),
+        ("Which speech model decodes the fastest?", Shape.SUPERLATIVE),
     ]:
         answer = made_up.ask(question)
         assert answer.shape is shape
