@@ -36,7 +36,7 @@ def _coined(word: str) -> bool:
         return False
     if re.fullmatch(r"[a-z]?[A-Z]+s", word):  # a plural acronym ("MLLMs"): a kind of thing
         return False
-    return word.split("-")[0].lower() not in _COMMON  # "LLM-based" describes, not names
+    return word.split("-")[0].lower() not in _COMMON  # "NLP-based" describes, it names nothing
 
 
 def paper_name(abstract: str) -> str | None:
