@@ -275,8 +275,10 @@ class Assistant:
         """The papers a line reply is about, chosen by retrieval, and how relevant they are.
 
         A comparison names its two papers ("How does Quill differ from Harrow?"): each side
-        is searched on its own, and the weaker side's relevance is the question's (a
-        question naming two papers matches neither whole abstract well).
+        is searched on its own and the weaker side's relevance is returned; the caller
+        holds the question to the better of that and its own (a question naming two
+        papers matches neither whole abstract well). Known gap: a comparison of two things
+        the collection lacks can still clear it (eval/results/README.md, answer shapes).
         """
         settings = self.settings.context
         if answer.shape is Shape.EXISTENCE:
