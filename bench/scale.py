@@ -37,7 +37,7 @@ STARTS = 5  # start-up is timed this many times; median and slowest reported
 def make_documents(n: int, seed: int = 0) -> list[dict]:
     """``n`` unique abstract-like {"title", "abstract"} records."""
     from rag.loaders import load_default_corpus
-    from rag.prompt import split_sentences
+    from rag.terms import split_sentences
 
     sentences = [s for p in load_default_corpus() for s in split_sentences(p.text)]
     rng = random.Random(seed)

@@ -58,8 +58,14 @@ def cited_claims(answer: str) -> list[str]:
 
 
 def previous_answer(history: list[dict] | None) -> dict | None:
-    """The last assistant message of the history, if any."""
-    return next((m for m in reversed(history or []) if m.get("role") == "assistant"), None)
+    """The answer the question follows: the history's last message, if the assistant's.
+
+    A history ending in a user turn (a "sources only" question, answered with no text)
+    has no answer to follow; an older answer is about an older question.
+    """
+    if history and history[-1].get("role") == "assistant":
+        return history[-1]
+    return None
 
 
 def followup_note(question: str, history: list[dict] | None) -> str:

@@ -163,12 +163,12 @@ class Assistant:
         message = previous_answer(history)
         if message is None:
             return []
-        ids = [c for c in message.get("cited", []) if isinstance(c, str)]
-        if not ids:
-            # Typed or imported history: each cited claim is matched back to its paper.
-            text = message.get("content", "")
-            for claim in cited_claims(text) or [strip_markers(text)]:
-                found = self.retriever.search(claim, 1) if claim.strip() else []
+        ids = [c for c in message.get("cited") or [] if isinstance(c, str)]
+        if "cited" not in message:
+            # Typed or imported history: each cited claim is matched back to its paper (an
+            # answer without markers, such as an abstention, cites none).
+            for claim in cited_claims(message.get("content", "")):
+                found = self.retriever.search(claim, 1)
                 if found and found[0].doc_id not in ids:
                     ids.append(found[0].doc_id)
         position = referred_position(question)
