@@ -15,7 +15,6 @@ they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from rag.prompt import (
     JOBS,
     LINE_JOB,
     REFUSAL,
+    UNSETTLED,
     build_messages,
     prefix_messages,
     trim_to_sentence,
@@ -197,7 +197,7 @@ class Assistant:
         sources = self.retrieve(question, query, history, top_k)
         shape = question_shape(question)
         answer = Answer(question=question, query=query, answer="", abstained=False,
-                        sources=sources, shape=shape, notes=notes)  # fmt: skip
+                        sources=sources, shape=shape, notes=notes, started=start)  # fmt: skip
         answer.timings["retrieve_s"] = time.perf_counter() - start
         yield Event("sources", sources=sources)
 
@@ -225,10 +225,8 @@ class Assistant:
                     first_token.append(time.perf_counter())
                 yield Event("token", text=piece)
             answer.timings["first_token_s"] = (first_token or [time.perf_counter()])[0] - start
-            # A line reply shows its rule-written title at once; this is when the model's
-            # own first word came.
-            model_at = answer.signals.pop("model_token_at", None) or time.perf_counter()
-            answer.timings["first_model_token_s"] = model_at - start
+            # Set by _generate; a line reply shows its rule-written title before it.
+            answer.timings.setdefault("first_model_token_s", time.perf_counter() - start)
         answer.timings.setdefault("first_token_s", 0.0)
         answer.timings["total_s"] = time.perf_counter() - start
         generated = answer.timings["total_s"] - answer.timings["retrieve_s"]
@@ -238,8 +236,8 @@ class Assistant:
     def _generate(self, answer: Answer, messages: list[dict], stats: GenerationStats,
                   pieces: list[str], **kwargs) -> Iterator[str]:  # fmt: skip
         for piece in self.generator.stream(messages, prefix_messages(), stats=stats, **kwargs):
-            if piece and "model_token_at" not in answer.signals:
-                answer.signals["model_token_at"] = time.perf_counter()
+            if piece and "first_model_token_s" not in answer.timings:
+                answer.timings["first_model_token_s"] = time.perf_counter() - answer.started
             pieces.append(piece)
             yield piece
 
@@ -256,7 +254,7 @@ class Assistant:
         text = trim_to_sentence(raw)
         if answer.shape is Shape.YESNO:
             text = verdict_first(text)
-            if re.fullmatch(r"(?:Yes|No|The abstracts do not settle it)\.", text):
+            if text in ("Yes.", "No.", f"{UNSETTLED}."):
                 # A bare verdict: the reader gets the best source's own closest sentence.
                 quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)
                 text = f'{text[:-1]}: "{quote}" [{context[0].rank}]'

@@ -128,6 +128,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     signals: dict[str, float | None] = field(default_factory=dict)  # what the checks measured
     timings: dict[str, float] = field(default_factory=dict)
+    started: float = 0.0  # time.perf_counter() when the question came (timings count from it)
 
     def to_dict(self) -> dict:
         """The JSON shape of ``rag ask --json``."""
