@@ -79,13 +79,7 @@ class HybridRetriever:
         candidates: dict[str, _Candidate] = {}
 
         if mode != "keyword":
-            query_vector = self.embedder.get_query_embedding(question)
-            for rank, (cid, cosine, meta, text) in enumerate(
-                self.store.query(query_vector, self.settings.candidate_k)
-            ):
-                cand = candidates.setdefault(cid, _Candidate())
-                cand.meta, cand.text, cand.dense = meta, text, cosine
-                cand.fused += 1.0 / (rrf_k + rank + 1)
+            self._add_dense_hits(candidates, question)
 
         keyword = self.keyword if mode != "dense" else None
         if mode == "keyword" and keyword is None:
@@ -106,15 +100,22 @@ class HybridRetriever:
         in the order of ``doc_ids``: a follow-up's papers, named by the previous answer."""
         if not doc_ids:
             return []
-        query_vector = self.embedder.get_query_embedding(question)
         candidates: dict[str, _Candidate] = {}
+        self._add_dense_hits(candidates, question, doc_ids)
+        found = {s.doc_id: s for s in self._group_by_paper(candidates, len(doc_ids))}
+        return [found[d] for d in doc_ids if d in found]
+
+    def _add_dense_hits(
+        self, candidates: dict[str, _Candidate], question: str, doc_ids: list[str] | None = None
+    ) -> None:
+        """Add the dense retriever's chunks for ``question`` (of ``doc_ids`` only, if given)
+        to ``candidates``, with their cosine and reciprocal-rank share."""
+        query_vector = self.embedder.get_query_embedding(question)
         hits = self.store.query(query_vector, self.settings.candidate_k, doc_ids)
         for rank, (cid, cosine, meta, text) in enumerate(hits):
             cand = candidates.setdefault(cid, _Candidate())
             cand.meta, cand.text, cand.dense = meta, text, cosine
             cand.fused += 1.0 / (self.settings.rrf_k + rank + 1)
-        found = {s.doc_id: s for s in self._group_by_paper(candidates, len(doc_ids))}
-        return [found[d] for d in doc_ids if d in found]
 
     @staticmethod
     def _keyword_hits(keyword, question: str) -> list:
