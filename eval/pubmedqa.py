@@ -62,6 +62,7 @@ DEFAULT_SEED = 0
 LABELS = ("yes", "no")  # the labels our yesno grader knows; "maybe" is skipped
 ALL_LABELS = (*LABELS, "maybe")
 TEST_IDS_NAME = "test_ground_truth.json"  # the official test split, beside ori_pqal.json
+POOLS = ("test", "dev")  # dev: the labelled entries outside the official test split
 
 
 def _read_json(path: Path, what: str) -> object:
@@ -134,11 +135,12 @@ def question_record(pmid: str, entry: dict, paper: dict[str, str]) -> dict:
     }
 
 
-def draw(test_ids: list[str], source: dict[str, dict], count: int, seed: int) -> list[str]:
-    """``count`` yes/no-labelled test PMIDs: a seeded shuffle of the sorted ids, then a prefix."""
-    eligible = sorted(p for p in test_ids if source[p]["final_decision"] in LABELS)
+def draw(pool: list[str], source: dict[str, dict], count: int, seed: int) -> list[str]:
+    """``count`` yes/no-labelled PMIDs of ``pool``: a seeded shuffle of the sorted ids, then
+    a prefix."""
+    eligible = sorted(p for p in pool if source[p]["final_decision"] in LABELS)
     if not 1 <= count <= len(eligible):
-        raise RagError(f"--questions {count}: the test split has {len(eligible)} yes/no "
+        raise RagError(f"--questions {count}: the pool has {len(eligible)} yes/no "
                        "questions; ask for 1 to that many")  # fmt: skip
     random.Random(seed).shuffle(eligible)
     return eligible[:count]
@@ -157,13 +159,22 @@ def convert(
     count: int = DEFAULT_QUESTIONS,
     seed: int = DEFAULT_SEED,
     test_ids_path: Path | None = None,
+    pool: str = "test",
 ) -> dict[str, object]:
     """Write ``corpus.jsonl`` and ``questions.jsonl`` into ``out_dir``, check them, and
-    return counts (papers, questions, labels drawn, labels of the whole test split)."""
+    return counts (papers, questions, labels drawn, labels of the whole test split).
+
+    ``pool``: "test" draws from the official test split (report on it); "dev" from the
+    other 500 labelled entries (tune on it), so tuning never sees a test question.
+    """
+    if pool not in POOLS:
+        raise RagError(f"--pool {pool!r}: choose one of {', '.join(POOLS)}")
     source = read_source(source_path)
     test_ids = read_test_ids(test_ids_path or source_path.parent / TEST_IDS_NAME, source)
     papers = {pmid: paper_record(pmid, source[pmid]) for pmid in sorted(source)}
-    drawn = draw(test_ids, source, count, seed)
+    held_out = set(test_ids)
+    ids = test_ids if pool == "test" else sorted(p for p in source if p not in held_out)
+    drawn = draw(ids, source, count, seed)
     questions = [question_record(p, source[p], papers[p]) for p in drawn]
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -220,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"the test split (default: {TEST_IDS_NAME} beside SOURCE_JSON)",
     )
+    parser.add_argument(
+        "--pool",
+        choices=POOLS,
+        default="test",
+        help="draw from the official test split (default; report on it) or from the other "
+        "500 labelled entries (dev: tune on it)",
+    )
     return parser
 
 
@@ -227,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     """Convert, then print what was written."""
     args = build_parser().parse_args(argv)
     try:
-        result = convert(args.source, args.out_dir, args.questions, args.seed, args.test_ids)
+        result = convert(args.source, args.out_dir, args.questions, args.seed, args.test_ids,
+                         args.pool)  # fmt: skip
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -19,9 +19,15 @@ from rag.types import Source
 Embed = Callable[[list[str]], list[list[float]]]
 
 
-def excerpts(query: str, sources: list[Source], embed: Embed, budget: int) -> list[list[str]]:
+def excerpts(
+    query: str, sources: list[Source], embed: Embed, budget: int, keep_last: bool = False
+) -> list[list[str]]:
     """Per source, the sentences shown: ``budget`` over all of them, at least two each
-    (first + best), the best-ranked source getting what does not divide evenly."""
+    (first + best), the best-ranked source getting what does not divide evenly.
+
+    ``keep_last`` adds each abstract's last sentence to them, where abstracts state their
+    conclusion: what a yes/no question turns on.
+    """
     sentences = [
         [sent for sent in split_sentences(s.text) if not is_instruction(sent)] for s in sources
     ]
@@ -36,17 +42,24 @@ def excerpts(query: str, sources: list[Source], embed: Embed, budget: int) -> li
     for group, keep in zip(sentences, keeps, strict=True):
         group_vectors = svecs[offset : offset + len(group)]
         offset += len(group)
-        out.append(_first_and_closest(group, group_vectors, qvec, keep))
+        out.append(_first_and_closest(group, group_vectors, qvec, keep, keep_last))
     return out
 
 
 def _first_and_closest(
-    sentences: list[str], vectors: np.ndarray, question_vector: np.ndarray, keep: int
+    sentences: list[str],
+    vectors: np.ndarray,
+    question_vector: np.ndarray,
+    keep: int,
+    keep_last: bool = False,
 ) -> list[str]:
+    fixed = [0, len(sentences) - 1] if keep_last else [0]
+    keep += len(fixed) - 1
     if len(sentences) <= keep:
         return sentences
-    scores = vectors[1:] @ question_vector
-    chosen = sorted([0, *(1 + i for i in np.argsort(-scores)[: keep - 1])])
+    scores = vectors @ question_vector
+    closest = [int(i) for i in np.argsort(-scores) if int(i) not in fixed]
+    chosen = sorted({*fixed, *closest[: keep - len(fixed)]})
     return [sentences[i] for i in chosen]
 
 
@@ -59,6 +72,8 @@ def closest_sentence(query: str, source: Source, embed: Embed) -> str:
     return sentences[int(np.argmax(vectors[1:] @ vectors[0]))]
 
 
-def sources_block(query: str, sources: list[Source], embed: Embed, budget: int) -> str:
-    """The numbered source block the model reads."""
-    return format_sources(sources, excerpts(query, sources, embed, budget))
+def sources_block(
+    query: str, sources: list[Source], embed: Embed, budget: int, keep_last: bool = False
+) -> str:
+    """The numbered source block the model reads (``keep_last``: see :func:`excerpts`)."""
+    return format_sources(sources, excerpts(query, sources, embed, budget, keep_last))

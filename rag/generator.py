@@ -55,6 +55,9 @@ class Generator:
             self.model = self.model.to(self.device).eval()
         self._prefix_key: tuple[int, ...] | None = None
         self._prefix_cache = None
+        # The last prompt scored by option_logprobs: a reply that continues it (a yes/no
+        # finding after its scored verdict) starts from its cache instead of prefilling again.
+        self._scored: tuple[tuple[int, ...], object] | None = None  # (prompt ids, cache)
         self._lock = threading.Lock()  # one generation at a time per model instance
 
     def _chat_ids(
@@ -122,7 +125,11 @@ class Generator:
         ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
         stats.prompt_tokens = len(ids)
         kwargs: dict = {}
-        if prefix_messages:
+        scored, scored_cache = self._scored or ((), None)  # one read: another thread may score
+        if scored and len(scored) < len(ids) and tuple(ids[: len(scored)]) == scored:
+            kwargs["past_key_values"] = copy.deepcopy(scored_cache)
+            stats.cached_prefix_tokens = len(scored)
+        elif prefix_messages:
             prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
             # Only reuse the cache when the template really renders the prefix identically.
             if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
@@ -173,6 +180,48 @@ class Generator:
         stats.new_tokens = result.get("new_tokens", 0)
         stats.answer_logprob = result.get("answer_logprob")
         stats.alternative_logprob = result.get("alternative_logprob")
+
+    def option_logprobs(
+        self,
+        messages: list[dict],
+        options: list[str],
+        prefix_messages: list[dict] | None = None,
+        reply_prefix: str | None = None,
+    ) -> list[float]:
+        """Total log-probability of each of ``options`` as the reply (or as the rest of
+        ``reply_prefix``): a choice scored in one forward pass per option, nothing sampled.
+
+        For jobs narrower than writing: "Yes" or "No" after a finding is read from these
+        numbers, not from whatever the model happens to write next.
+        """
+        import torch
+        from transformers import DynamicCache
+
+        ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
+        scores: list[float] = []
+        with self._lock, torch.no_grad():
+            cache, start = None, 0
+            if prefix_messages:
+                prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
+                if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
+                    cache, start = self._cached_prefix(prefix), len(prefix)
+            cache = cache if cache is not None else DynamicCache()
+            prompt = torch.tensor([ids[start:]], device=self.device)
+            out = self.model(prompt, past_key_values=cache, use_cache=True)
+            last = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            for option in options:
+                tokens = self.tokenizer(option, add_special_tokens=False)["input_ids"]
+                total = float(last[tokens[0]])
+                if len(tokens) > 1:
+                    tail = torch.tensor([tokens[:-1]], device=self.device)
+                    logits = self.model(tail, past_key_values=cache, use_cache=True).logits[0]
+                    cache.crop(-(len(tokens) - 1))  # back to the prompt for the next option
+                    rest = torch.log_softmax(logits.float(), dim=-1)
+                    picked = rest[torch.arange(len(tokens) - 1), torch.tensor(tokens[1:])]
+                    total += float(picked.sum())
+                scores.append(total)
+            self._scored = (tuple(ids), cache)
+        return scores
 
     def _reply_logprob(self, out, prompt_len: int, reply: str) -> float:
         """Mean log-probability of ``reply`` right after the prompt, reusing the KV cache."""

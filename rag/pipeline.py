@@ -39,11 +39,10 @@ from rag.prompt import (
     JOBS,
     LINE_JOB,
     REFUSAL,
-    UNSETTLED,
+    VERDICTS,
     build_messages,
     prefix_messages,
     trim_to_sentence,
-    verdict_first,
 )
 from rag.retrieve import HybridRetriever
 from rag.selection import comparison_sides, listed, plausible, relevance
@@ -242,23 +241,33 @@ class Assistant:
             yield piece
 
     def _free_reply(self, answer: Answer, note: str) -> Iterator[str]:
-        """Fact, yes/no and superlative questions: one reply from the plausible sources."""
+        """Fact, yes/no and superlative questions: one reply from the plausible sources.
+
+        A yes/no reply opens with the verdict the model scores higher ("Yes:" or "No:",
+        :meth:`_verdict`); the model then writes the finding after it.
+        """
         context = plausible(answer.query, answer.sources, self.settings.context)
+        yes_no = answer.shape is Shape.YESNO
         block = sources_block(answer.query, context, self.retriever.embed_short,
-                              self.settings.context.context_sentences)  # fmt: skip
+                              self.settings.context.context_sentences,
+                              keep_last=yes_no)  # fmt: skip
         messages = build_messages(answer.question, block, JOBS[answer.shape], note)
         stats, pieces = GenerationStats(), []
-        yield from self._generate(answer, messages, stats, pieces, alternative=REFUSAL,
+        opener = ""
+        if yes_no:
+            opener = f"{self._verdict(answer, messages)}:"
+            yield opener
+        yield from self._generate(answer, messages, stats, pieces,
+                                  alternative=None if yes_no else REFUSAL,
+                                  reply_prefix=opener or None,
                                   max_new_tokens=self.settings.replies.max_new_tokens)  # fmt: skip
-        raw = "".join(pieces).strip()
+        raw = f"{opener}{''.join(pieces)}".strip()
         text = trim_to_sentence(raw)
-        if answer.shape is Shape.YESNO:
-            text = verdict_first(text)
-            if text in ("Yes.", "No.", f"{UNSETTLED}."):
-                # A bare verdict: the reader gets the best source's own closest sentence.
-                quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)
-                text = f'{text[:-1]}: "{quote}" [{context[0].rank}]'
-                answer.notes.append("the model gave no finding; quoting the best source")
+        if yes_no and not strip_markers(text[len(opener) :]).strip(" .\n"):
+            # A bare verdict: the reader gets the best source's own closest sentence.
+            quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)
+            text = f'{opener} "{quote}" [{context[0].rank}]'
+            answer.notes.append("the model gave no finding; quoting the best source")
         draft = Draft(answer.question, answer.query, answer.shape, context, text)
         draft.signals.update(answer_logprob=stats.answer_logprob,
                              refusal_logprob=stats.alternative_logprob)  # fmt: skip
@@ -268,6 +277,13 @@ class Assistant:
             self._abstain(answer, verdict)
             return
         self._publish(answer, draft.text, context)
+
+    def _verdict(self, answer: Answer, messages: list[dict]) -> str:
+        """ "Yes" or "No": the model's log-probability of each as its reply's first word,
+        "Yes" only when it leads by ``replies.yes_margin`` (the model leans to yes)."""
+        yes, no = self.generator.option_logprobs(messages, list(VERDICTS), prefix_messages())
+        answer.signals["yes_lead"] = round(yes - no, 4)
+        return VERDICTS[0] if yes - no > self.settings.replies.yes_margin else VERDICTS[1]
 
     def _papers(self, answer: Answer) -> tuple[list[Source], float]:
         """The papers a line reply is about, chosen by retrieval, and how relevant they are.

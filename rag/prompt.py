@@ -27,13 +27,11 @@ SYSTEM = (
     f"contain the answer, reply exactly: {REFUSAL}"
 )
 
-# The finding first, then the verdict: the small model decides yes or no better after it
-# has written the evidence down; the reply is turned verdict-first for the reader
-# (``verdict_first``).
-_YESNO_JOB = (
-    "Give the finding from the sources that decides the question, then end with "
-    "'So: Yes.', 'So: No.' or 'So: the abstracts do not settle it.'"
-)
+# The verdict is read from the model's scores for "Yes" and "No" as the first word of
+# the reply (``rag.generator.Generator.option_logprobs``), then the model writes the
+# finding after it: choosing between two words is a narrower job than writing both.
+YESNO_JOB = "Answer Yes or No, then give the finding from the sources that decides it."
+VERDICTS = ("Yes", "No")
 
 _EXAMPLE_SOURCES = (
     "[1] Quill: Sparse Adapters for Low-Resource Speech Recognition\n"
@@ -59,11 +57,11 @@ FEW_SHOT: list[dict] = [
     {
         "role": "user",
         "content": f"Sources:\n{_EXAMPLE_SOURCES}\n\n"
-        "Question: Does Harrow need transcribed speech?\n" + _YESNO_JOB,
+        "Question: Does Harrow need transcribed speech?\n" + YESNO_JOB,
     },
     {
         "role": "assistant",
-        "content": "Harrow learns its audio tokens from unlabelled speech alone [2]. So: No.",
+        "content": "No: Harrow learns its audio tokens from unlabelled speech alone [2].",
     },
     {
         "role": "user",
@@ -85,7 +83,7 @@ FEW_SHOT: list[dict] = [
 # One instruction per free-reply shape, after the question: the reply's length and form.
 JOBS: dict[Shape, str] = {
     Shape.FACT: "Answer in one or two sentences.",
-    Shape.YESNO: _YESNO_JOB,
+    Shape.YESNO: YESNO_JOB,
     Shape.SUPERLATIVE: "Compare what each source states, then answer in one or two sentences.",
 }
 LINE_JOB = (
@@ -123,24 +121,6 @@ def is_instruction(sentence: str) -> bool:
 def prefix_messages() -> list[dict]:
     """The messages that never change: their KV cache is reused across questions."""
     return [{"role": "system", "content": SYSTEM}, *FEW_SHOT]
-
-
-_VERDICT = re.compile(r"\s*so:?\s*(yes|no|the abstracts do not settle it)\s*\.?\s*$", re.IGNORECASE)
-UNSETTLED = "The abstracts do not settle it"
-
-
-def verdict_first(reply: str) -> str:
-    """A yes/no reply written finding-first ("... [1]. So: No.") as the reader wants it:
-    "No: ... [1]." A reply without the closing verdict is returned as it is."""
-    match = _VERDICT.search(reply)
-    if not match:
-        return reply
-    finding = reply[: match.start()].strip()
-    word = match.group(1).lower()
-    verdict = UNSETTLED if word.startswith("the") else word.capitalize()
-    if not finding:
-        return f"{verdict}."
-    return f"{verdict}: {finding}"
 
 
 def trim_to_sentence(text: str) -> str:

@@ -82,6 +82,12 @@ class ReplySettings(BaseModel):
     comparison_tokens: int = Field(
         default=80, ge=8, description="One paper's part of a comparison (up to two sentences)."
     )
+    yes_margin: float = Field(
+        default=0.75,
+        description="A yes/no reply says Yes when the model's log-probability of 'Yes' beats "
+        "that of 'No' by more than this: the 1.5B model leans to yes. Chosen on PubMedQA "
+        "questions outside its test split (eval/calibrate_verdict.py).",
+    )
 
 
 class CheckSettings(BaseModel):

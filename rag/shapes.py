@@ -8,6 +8,7 @@ never from topic words, so it holds for any collection.
 Examples (made-up papers):
 - "How many layers does Quill use?"                     -> FACT
 - "Does Harrow's pruning speed up decoding?"           -> YESNO
+- "Pruning Harrow: does it speed up decoding?"         -> YESNO
 - "Is there work on pruning speech models?"            -> EXISTENCE
 - "Which paper prunes attention heads?"                -> EXISTENCE
 - "Which papers prune models, and how do they differ?" -> SEVERAL
@@ -75,8 +76,35 @@ _YESNO = re.compile(
     r"may|might|must)\b",
     re.IGNORECASE,
 )
-# "Does Quill or Harrow ...": a choice between named options is not a yes/no question.
-_CHOICE = re.compile(r"\bor\b(?!\s+not\b)", re.IGNORECASE)
+# "Is the gain larger for Quill or Harrow?": a choice between options that close the
+# question is not a yes/no question. An "or" inside it ("Does pruning or distilling Quill
+# speed up decoding?") or after "whether" is still one.
+_CHOICE = re.compile(r"\bor\s+(?!not\b)(?:[\w'/-]+\s+){0,3}[\w'/-]+\s*\?\s*$", re.IGNORECASE)
+_WHETHER = re.compile(r"\bwhether\b", re.IGNORECASE)
+# A paper title turned into a question puts what is asked after a colon or a dash:
+# "Sparse adapters for speech: do they help on low-resource languages?"
+_BREAK = re.compile(r"\s*(?::|;|\s[-\u2013\u2014]{1,2}\s|--)\s*")
+_WH = re.compile(r"\b(?:what|which|who|whom|whose|how|when|where|why)\b", re.IGNORECASE)
+
+
+def asked_clause(question: str) -> str:
+    """The part of ``question`` that asks: the clause after its last colon or dash, if that
+    clause ends the question ("Quill: does it scale?" -> "does it scale?")."""
+    parts = _BREAK.split(question.strip())
+    last = parts[-1].strip()
+    return last if len(parts) > 1 and last.endswith("?") else question.strip()
+
+
+def _asks_yes_no(question: str) -> bool:
+    """A yes/no question: it opens (or its asked clause opens) with an auxiliary verb, or
+    its asked clause is a bare noun phrase after a title ("Quill: a cure for noise?")."""
+    clause = asked_clause(question)
+    choice = _CHOICE.search(clause) and not _WHETHER.search(clause)
+    if choice or _EXISTENCE.search(question):
+        return False
+    if _YESNO.search(question) or _YESNO.search(clause):
+        return True
+    return clause != question.strip() and not _WH.search(question)
 
 
 def question_shape(question: str) -> Shape:
@@ -84,7 +112,7 @@ def question_shape(question: str) -> Shape:
     q = question.strip()
     several = bool(_SEVERAL.search(q))
     # "Does Quill differ from Harrow?" asks yes or no; "How does Quill differ ...?" compares.
-    yes_no = bool(_YESNO.search(q)) and not _EXISTENCE.search(q) and not _CHOICE.search(q)
+    yes_no = _asks_yes_no(q)
     if _COMPARISON.search(q) and not several and not yes_no:
         return Shape.COMPARISON
     if _SUPERLATIVE.search(q) and _ACROSS.search(q):

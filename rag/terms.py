@@ -17,6 +17,9 @@ _GENERIC = {
     # light verbs and answer words that restate rather than add: "X contains ...", "Yes, ..."
     "yes", "contain", "include", "introduce", "present", "describe", "call", "called", "name",
     "named", "titled",
+    # the act of reporting, not what is reported: "the study found that ..."
+    "find", "finds", "found", "finding", "findings", "report", "reports", "reported", "state",
+    "states", "stated", "suggest", "suggests", "conclude", "concludes", "concluded", "authors",
 }  # fmt: skip
 
 

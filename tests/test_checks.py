@@ -10,7 +10,7 @@ from rag.checks.citations import CitationCheck
 from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck, is_refusal
 from rag.settings import CheckSettings, Settings
-from rag.types import Draft, Shape
+from rag.types import Draft, Shape, Source
 from tests.made_up import source
 
 QUILL, HARROW, SPINDLE = source(0, 1), source(1, 2), source(2, 3)
@@ -94,6 +94,17 @@ def test_quantity_needs_a_number_in_the_asked_unit_from_a_passage_about_it() -> 
     assert check(off).check == "quantity"  # 3 is a share of weights, not languages
     right = draft("Quill covers 11 languages [1].", "How many languages does Quill cover?")
     assert check(right) is None
+
+
+def test_grounding_ignores_reporting_words_and_reads_spelled_numbers_on_both_sides() -> None:
+    reported = draft("Yes: the authors found that Quill lowers the error rate [1].",
+                     "Does Quill lower word error rate?", Shape.YESNO)  # fmt: skip
+    assert GroundingCheck(0.5)(reported) is None  # "authors", "found" report; they claim nothing
+    tiled = Source(1, "doc-t", "Tiles", "Three-dimensional tiles render faster.", 1.0, 0.6,
+                   None, "")  # fmt: skip
+    spelled = draft("Three-dimensional tiles render faster [1].", "Which tiles render faster?",
+                    sources=[tiled])  # fmt: skip
+    assert GroundingCheck(0.5)(spelled) is None
 
 
 def test_grounding_threshold_comes_from_settings() -> None:

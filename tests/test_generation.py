@@ -25,6 +25,37 @@ def test_prefix_cache_gives_the_same_tokens_as_a_full_prefill(assistant: Assista
     assert cached == plain
 
 
+def test_options_are_scored_as_the_reply_a_full_forward_pass_would_give(
+    assistant: Assistant,
+) -> None:
+    import torch
+
+    generator = Generator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
+    source = "[1] Quill\nQuill lowers word error rate by 12% with sparse adapters."
+    messages = build_messages("Does Quill lower word error rate?", source, JOBS[Shape.YESNO])
+    options = ["Yes", "No", "The abstracts do not settle it"]
+    cached = generator.option_logprobs(messages, options, prefix_messages())
+    prompt = generator._chat_ids(messages, add_generation_prompt=True)
+    expected = []
+    for option in options:
+        tokens = generator.tokenizer(option, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logits = generator.model(torch.tensor([prompt + tokens])).logits[0].float()
+        steps = torch.log_softmax(logits[len(prompt) - 1 : -1], dim=-1)
+        expected.append(float(steps[torch.arange(len(tokens)), torch.tensor(tokens)].sum()))
+    assert cached == pytest.approx(expected, abs=1e-3)
+    assert all(score < 0 for score in cached)
+    # The prefix cache is not changed by scoring: the same call gives the same numbers.
+    assert generator.option_logprobs(messages, options, prefix_messages()) == pytest.approx(cached)
+    # A reply that continues the scored prompt starts from its cache, with the same tokens.
+    stats = GenerationStats()
+    continued = "".join(generator.stream(messages, prefix_messages(), 12, stats=stats,
+                                         reply_prefix="Yes:"))  # fmt: skip
+    assert stats.cached_prefix_tokens == len(prompt)
+    fresh = Generator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
+    assert continued == "".join(fresh.stream(messages, None, 12, reply_prefix="Yes:"))
+
+
 def test_cpu_generation_uses_int8_weights_built_once(assistant: Assistant) -> None:
     import torch
 

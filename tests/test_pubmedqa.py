@@ -102,8 +102,18 @@ def test_outputs_load_with_the_project_readers(source: Path, tmp_path: Path) -> 
 
 
 def test_maybe_and_non_test_items_are_never_drawn(source: Path, tmp_path: Path) -> None:
-    with pytest.raises(RagError, match="has 2 yes/no questions"):
+    with pytest.raises(RagError, match="pool has 2 yes/no questions"):
         convert(source, tmp_path / "out", count=3)
+
+
+def test_the_dev_pool_holds_only_entries_outside_the_test_split(
+    source: Path, tmp_path: Path
+) -> None:
+    convert(source, tmp_path / "dev", count=1, pool="dev")
+    lines = (tmp_path / "dev" / "questions.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["pubmedqa-3333333"]
+    with pytest.raises(RagError, match="has 1 yes/no questions"):
+        convert(source, tmp_path / "dev2", count=2, pool="dev")
 
 
 def test_the_draw_is_seeded_and_a_larger_draw_keeps_the_smaller(

@@ -76,6 +76,21 @@ def test_free_replies_cite_only_what_the_model_was_shown(made_up: Assistant) -> 
         assert answer.abstained or answer.citations  # an answer always carries a citation
 
 
+def test_a_yes_no_reply_opens_with_the_verdict_its_scores_choose(made_up: Assistant) -> None:
+    question = "Does Spindle decode faster than before pruning?"
+    replies = made_up.settings.replies
+    kept = replies.yes_margin
+    try:
+        for margin, word in ((-1000.0, "Yes"), (1000.0, "No")):
+            replies.yes_margin = margin  # "Yes" needs a lead over "No" of more than this
+            answer = made_up.ask(question)
+            assert isinstance(answer.signals["yes_lead"], float)
+            assert answer.draft.startswith(f"{word}:")
+            assert answer.abstained or answer.answer.startswith(f"{word}:")
+    finally:
+        replies.yes_margin = kept
+
+
 def test_a_follow_up_retrieves_the_previous_answers_paper_first(made_up: Assistant) -> None:
     history = [
         {"role": "user", "content": "Which paper learns audio tokens without transcripts?"},

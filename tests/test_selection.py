@@ -54,3 +54,16 @@ def test_each_source_shows_its_first_sentence_and_the_closest_ones(
         assert len(sentences) == 2
     assert any("1.8 times faster" in s for s in shown[1])
     assert "1.8 times faster" in closest_sentence(question, sources[1], retriever.embed_short)
+
+
+def test_a_yes_no_excerpt_also_keeps_each_abstracts_closing_sentence(
+    corpus_settings: Settings,
+) -> None:
+    retriever = HybridRetriever(corpus_settings)
+    quill = source(0, 1)  # three sentences: what it is, the result, where adapters go
+    question = "Does Quill lower the word error rate?"
+    (plain,) = excerpts(question, [quill], retriever.embed_short, budget=2)
+    (closing,) = excerpts(question, [quill], retriever.embed_short, budget=2, keep_last=True)
+    sentences = split_sentences(quill.text)
+    assert len(plain) == 2 and sentences[-1] not in plain
+    assert closing == sentences  # first, closest and the last one, in the abstract's order

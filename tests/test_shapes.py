@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from rag.prompt import verdict_first
 from rag.selection import comparison_sides
 from rag.shapes import asks_existence_yes, question_shape
 from rag.types import Shape
@@ -20,6 +19,15 @@ from rag.types import Shape
         ("Does Spindle slow down decoding?", Shape.YESNO),
         ("Can Harrow tokens replace phone labels?", Shape.YESNO),
         ("Is Quill trained on every weight?", Shape.YESNO),
+        # Titles turned into questions: what is asked follows the colon or dash.
+        ("Sparse adapters for speech: do they help rare languages?", Shape.YESNO),
+        ("Spindle pruning in speech models - a safe default?", Shape.YESNO),
+        ("Spindle on noisy audio: are there accent differences?", Shape.YESNO),
+        # An "or" inside a yes/no question, or after "whether", is not a choice.
+        ("Does pruning or distilling Quill speed up decoding on phones?", Shape.YESNO),
+        ("Does accuracy change depending on whether Quill or Harrow labels it?", Shape.YESNO),
+        ("Is the word error rate lower for Quill or Harrow?", Shape.FACT),
+        ("Harrow tokens: which languages do they cover?", Shape.FACT),
         ("Is there work on speech models that need no transcripts?", Shape.EXISTENCE),
         ("Has anyone pruned attention heads in speech models?", Shape.EXISTENCE),
         ("Which paper prunes attention heads?", Shape.EXISTENCE),
@@ -60,19 +68,3 @@ def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None
 )  # fmt: skip
 def test_comparison_sides(question: str, sides: tuple[str, str] | None) -> None:
     assert comparison_sides(question) == sides
-
-
-@pytest.mark.parametrize(
-    ("reply", "shown"),
-    [
-        ("Harrow needs no labels [2]. So: No.", "No: Harrow needs no labels [2]."),
-        ("Spindle decodes faster [3]. So: yes", "Yes: Spindle decodes faster [3]."),
-        ("The papers disagree [1][2]. So: the abstracts do not settle it.",
-         "The abstracts do not settle it: The papers disagree [1][2]."),
-        ("Yes, Quill freezes its encoder [1].", "Yes, Quill freezes its encoder [1]."),
-    ],
-)  # fmt: skip
-def test_yes_no_replies_are_written_finding_first_and_shown_verdict_first(
-    reply: str, shown: str
-) -> None:
-    assert verdict_first(reply) == shown
