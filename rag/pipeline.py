@@ -327,6 +327,7 @@ class Assistant:
         """A line per chosen paper: its title and marker by rule, then what it does."""
         lines: list[str] = []
         drafts: list[str] = []
+        dropped: list[Source] = []
         opener = "Yes: " if answer.shape is Shape.EXISTENCE and \
             asks_existence_yes(answer.question) else ""  # fmt: skip
         bullet = "- " if answer.shape is Shape.SEVERAL else ""
@@ -351,6 +352,14 @@ class Assistant:
             draft = Draft(answer.question, answer.query, answer.shape, [paper], text,
                           scaffold=scaffold)  # fmt: skip
             verdict = run_checks(draft, self.checks)
+            if verdict is not None and i and not compare and verdict.check == "restatement":
+                # The model found nothing to say about a later paper but the question's own
+                # words: on the dev split such papers were mostly not ones the question
+                # asked for (5 of 6), so the list drops it; the best paper stays, quoted.
+                answer.notes.append(f"[{paper.rank}]: dropped from the list: its line only "
+                                    "restated the question")  # fmt: skip
+                dropped.append(paper)
+                continue
             if verdict is not None:
                 quote = closest_sentence(answer.query, paper, self.retriever.embed_short)
                 answer.notes.append(f"[{paper.rank}]: the model's line was withheld "
@@ -362,7 +371,7 @@ class Assistant:
         answer.draft = "\n".join(drafts)
         sep = "\n" if bullet else " "
         text = opener + sep.join(f"{bullet}{line}" for line in lines)
-        self._publish(answer, text, papers)
+        self._publish(answer, text, [p for p in papers if p not in dropped])
 
     @staticmethod
     def _take(answer: Answer, draft: Draft, raw: str) -> None:
