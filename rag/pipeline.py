@@ -203,8 +203,9 @@ class Assistant:
         answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
         papers: list[Source] = []
         if shape in LINE_SHAPES:
-            papers, chosen_relevance = self._papers(answer)
-            answer.signals["relevance"] = max(answer.signals["relevance"], chosen_relevance)
+            papers, sides_relevance = self._papers(answer)
+            if sides_relevance is not None:
+                answer.signals["relevance"] = sides_relevance
         floor = self.settings.context.min_relevance
         if shape is Shape.EXISTENCE:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
@@ -285,18 +286,18 @@ class Assistant:
         answer.signals["yes_lead"] = round(yes - no, 4)
         return VERDICTS[0] if yes - no > self.settings.replies.yes_margin else VERDICTS[1]
 
-    def _papers(self, answer: Answer) -> tuple[list[Source], float]:
+    def _papers(self, answer: Answer) -> tuple[list[Source], float | None]:
         """The papers a line reply is about, chosen by retrieval, and how relevant they are.
 
         A comparison names its two papers ("How does Quill differ from Harrow?"): each side
-        is searched on its own and the weaker side's relevance is returned; the caller
-        holds the question to the better of that and its own (a question naming two
-        papers matches neither whole abstract well). Known gap: a comparison of two things
-        the collection lacks can still clear it (eval/results/README.md, answer shapes).
+        is searched on its own and the weaker side's relevance is returned (else None); the
+        caller holds the question to it alone. A comparison is answerable only if both of
+        its papers are here, and the question's own relevance says nothing of that: it
+        matches the one side that is (first pass: eval/results/README.md, answer shapes).
         """
         settings = self.settings.context
         if answer.shape is Shape.EXISTENCE:
-            return answer.sources[:1], 0.0
+            return answer.sources[:1], None
         if answer.shape is Shape.COMPARISON:
             sides = comparison_sides(answer.question)
             if sides:
@@ -310,8 +311,8 @@ class Assistant:
                     _, weaker, a, b = max(pairs, key=lambda p: p[0])
                     chosen = [self._as_ranked(a, answer), self._as_ranked(b, answer)]
                     return sorted(chosen, key=lambda s: s.rank), weaker
-            return listed(answer.query, answer.sources, settings)[:2] or answer.sources[:1], 0.0
-        return listed(answer.query, answer.sources, settings), 0.0
+            return listed(answer.query, answer.sources, settings)[:2] or answer.sources[:1], None
+        return listed(answer.query, answer.sources, settings), None
 
     @staticmethod
     def _as_ranked(source: Source, answer: Answer) -> Source:

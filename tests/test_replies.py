@@ -118,3 +118,16 @@ def test_off_collection_questions_abstain_in_every_shape(made_up: Assistant) -> 
                      "What is the capital of Australia?"):  # fmt: skip
         answer = made_up.ask(question)
         assert answer.abstained and answer.abstain_check == "relevance", question
+
+
+def test_a_comparison_with_one_side_missing_from_the_collection_abstains(
+    made_up: Assistant,
+) -> None:
+    # The question matches Quill well; the other side is in no abstract.
+    answer = made_up.ask(
+        "How do Quill's sparse adapters for low-resource speech recognition "
+        "differ from volcanic eruption forecasts?"
+    )
+    assert answer.shape is Shape.COMPARISON
+    assert answer.abstained and answer.abstain_check == "relevance"
+    assert made_up.ask("How does Quill differ from Harrow?").abstained is False
