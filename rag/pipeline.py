@@ -142,19 +142,25 @@ class Assistant:
         the UI and ``rag ask --json`` keep them); a history without them (typed, or from
         another tool) is matched back to papers by searching its last turn.
         """
+        return self._retrieve(question, query, history, top_k)[0]
+
+    def _retrieve(
+        self, question: str, query: str, history: list[dict] | None, top_k: int | None = None
+    ) -> tuple[list[Source], list[str]]:
+        """:meth:`retrieve`, and the doc ids of the previous answer's papers it followed."""
         top_k = top_k or self.settings.top_k
         sources = self.retriever.search(query, top_k)
         if not (history and self.settings.condense_followups and is_followup(question)):
-            return sources
+            return sources, []
         previous = self._previous_papers(query, history)
         if not previous:
-            return sources
+            return sources, []
         ids = {p.doc_id for p in previous}
         ordered = previous + [s for s in sources if s.doc_id not in ids]
         ordered = ordered[:top_k]
         for rank, source in enumerate(ordered, start=1):
             source.rank = rank
-        return ordered
+        return ordered, [p.doc_id for p in previous]
 
     def _previous_papers(self, question: str, history: list[dict]) -> list[Source]:
         """The papers the previous answer cited, in its order, scored against ``question``;
@@ -193,10 +199,11 @@ class Assistant:
         start = time.perf_counter()
         question, notes = clean_question(question, self.settings.max_question_chars)
         query = self._query(question, history)
-        sources = self.retrieve(question, query, history, top_k)
+        sources, followed = self._retrieve(question, query, history, top_k)
         shape = question_shape(question)
         answer = Answer(question=question, query=query, answer="", abstained=False,
-                        sources=sources, shape=shape, notes=notes, started=start)  # fmt: skip
+                        sources=sources, shape=shape, notes=notes, started=start,
+                        followed=followed)  # fmt: skip
         answer.timings["retrieve_s"] = time.perf_counter() - start
         yield Event("sources", sources=sources)
 
@@ -247,7 +254,7 @@ class Assistant:
         A yes/no reply opens with the verdict the model scores higher ("Yes:" or "No:",
         :meth:`_verdict`); the model then writes the finding after it.
         """
-        context = plausible(answer.query, answer.sources, self.settings.context)
+        context = self._context(answer)
         yes_no = answer.shape is Shape.YESNO
         block = sources_block(answer.query, context, self.retriever.embed_short,
                               self.settings.context.context_sentences,
@@ -278,6 +285,21 @@ class Assistant:
             self._abstain(answer, verdict)
             return
         self._publish(answer, draft.text, context)
+
+    def _context(self, answer: Answer) -> list[Source]:
+        """The sources a free reply reads: the plausible ones; for a follow-up about the
+        previous answer's papers ("How big is its corpus?"), those papers alone.
+
+        Other papers the follow-up's words match would otherwise be read, and cited, as
+        if the question were about them. A follow-up that no followed paper is relevant
+        to (it changed the subject) reads the plausible sources as any question does.
+        """
+        settings = self.settings.context
+        followed = [s for s in answer.sources if s.doc_id in answer.followed]
+        relevant = [s for s in followed if relevance(answer.query, s) >= settings.min_relevance]
+        if relevant and answer.shape is not Shape.SUPERLATIVE:
+            return relevant
+        return plausible(answer.query, answer.sources, settings)
 
     def _verdict(self, answer: Answer, messages: list[dict]) -> str:
         """ "Yes" or "No": the model's log-probability of each as its reply's first word,

@@ -129,6 +129,8 @@ class Answer:
     signals: dict[str, float | None] = field(default_factory=dict)  # what the checks measured
     timings: dict[str, float] = field(default_factory=dict)
     started: float = 0.0  # time.perf_counter() when the question came (timings count from it)
+    # A follow-up's papers: those of the previous answer it refers to ("it", "the second one").
+    followed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """The JSON shape of ``rag ask --json``."""

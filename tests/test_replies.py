@@ -112,6 +112,20 @@ def test_a_follow_up_retrieves_the_previous_answers_paper_first(made_up: Assista
     assert made_up.search("How much faster is it?", cited)[0].doc_id == tessellate
 
 
+def test_a_follow_up_reply_reads_and_cites_only_the_paper_it_follows(made_up: Assistant) -> None:
+    tessellate = made_up.search("What is Tessellate?")[0].doc_id
+    history = [
+        {"role": "user", "content": "Tell me about image tiling."},
+        {"role": "assistant", "content": "It tiles images [1].", "cited": [tessellate]},
+    ]
+    # "faster" also matches Spindle's decoding speed-up; the question is about Tessellate.
+    answer = made_up.ask("How much faster does it run?", history)
+    assert answer.followed == [tessellate]
+    assert answer.abstained or {c.doc_id for c in answer.citations} == {tessellate}
+    fresh = made_up.ask("How much faster does Spindle decode?", history)  # no pronoun cue
+    assert fresh.followed == []
+
+
 def test_off_collection_questions_abstain_in_every_shape(made_up: Assistant) -> None:
     for question in ("Is there work on volcanic eruptions in the Pacific?",
                      "Which papers study medieval tax law?",
