@@ -1,6 +1,7 @@
 """Turn PubMedQA's expert-labelled set (PQA-L) into a corpus and a question file for ``rag eval``.
 
     python -m eval.pubmedqa SOURCE_JSON OUT_DIR [--questions N] [--seed S] [--test-ids PATH]
+                                                [--pool test|dev]
 
 ``SOURCE_JSON`` is ``data/ori_pqal.json`` of https://github.com/pubmedqa/pubmedqa (MIT
 licence; ``git clone`` it). Nothing of PubMedQA is kept in this repository: the converter
@@ -22,7 +23,8 @@ writes into ``OUT_DIR``, and ``eval/README.md`` ("PubMedQA") gives the commands.
 ``OUT_DIR/questions.jsonl``: ``N`` questions (default 60) in the record format of
 ``eval/questions/dev.jsonl``, drawn from the official test split only (the 500 PMIDs of
 ``data/test_ground_truth.json``, found beside ``SOURCE_JSON`` unless ``--test-ids`` names
-it), and only those labelled ``yes`` or ``no``: ``maybe`` items are skipped, because our
+it; ``--pool dev`` draws from the other 500 labelled entries instead, to tune on), and
+only those labelled ``yes`` or ``no``: ``maybe`` items are skipped, because our
 ``yesno`` kind and its grader (``eval/grading.py``: the answer must open with the label's
 word) know only those two labels. Each record:
 
