@@ -55,9 +55,6 @@ class Generator:
             self.model = self.model.to(self.device).eval()
         self._prefix_key: tuple[int, ...] | None = None
         self._prefix_cache = None
-        # The last prompt scored by option_logprobs: a reply that continues it (a yes/no
-        # finding after its scored verdict) starts from its cache instead of prefilling again.
-        self._scored: tuple[tuple[int, ...], object] | None = None  # (prompt ids, cache)
         self._lock = threading.Lock()  # one generation at a time per model instance
 
     def _chat_ids(
@@ -125,11 +122,7 @@ class Generator:
         ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
         stats.prompt_tokens = len(ids)
         kwargs: dict = {}
-        scored, scored_cache = self._scored or ((), None)  # one read: another thread may score
-        if scored and len(scored) < len(ids) and tuple(ids[: len(scored)]) == scored:
-            kwargs["past_key_values"] = copy.deepcopy(scored_cache)
-            stats.cached_prefix_tokens = len(scored)
-        elif prefix_messages:
+        if prefix_messages:
             prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
             # Only reuse the cache when the template really renders the prefix identically.
             if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
@@ -220,7 +213,6 @@ class Generator:
                     picked = rest[torch.arange(len(tokens) - 1), torch.tensor(tokens[1:])]
                     total += float(picked.sum())
                 scores.append(total)
-            self._scored = (tuple(ids), cache)
         return scores
 
     def _reply_logprob(self, out, prompt_len: int, reply: str) -> float:

@@ -13,6 +13,7 @@ ever looks at its own hits.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,25 @@ class KeywordIndex:
     papers: int
 
     def retrieve(self, query: str) -> list:
-        """The best-scoring chunks for ``query`` (llama-index ``NodeWithScore`` objects)."""
-        return self.retriever.retrieve(query)
+        """The best-scoring chunks for ``query`` (llama-index ``NodeWithScore`` objects),
+        searched without the words that ask for papers (:func:`keyword_query`)."""
+        return self.retriever.retrieve(keyword_query(query))
+
+
+# Words a question uses to ask for papers ("Which papers ...?", "Is there work on ...?",
+# "in this collection"). Abstracts use them too ("This paper surveys ..."), so as keyword
+# terms they favour the papers that say "this paper" over the ones asked about.
+_FRAMING = re.compile(
+    r"\b(?:papers?|works?|stud(?:y|ies)|articles?|publications?|abstracts?|collection|"
+    r"corpus|here)\b",
+    re.IGNORECASE,
+)
+
+
+def keyword_query(question: str) -> str:
+    """``question`` without the words that ask for papers; unchanged if nothing else is left."""
+    stripped = " ".join(_FRAMING.sub(" ", question).split())
+    return stripped if stripped.strip(" ?.!,") else question
 
 
 def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordIndex:

@@ -39,8 +39,10 @@ from rag.prompt import (
     JOBS,
     LINE_JOB,
     REFUSAL,
+    VERDICT_JOB,
     VERDICTS,
     build_messages,
+    drop_closing_verdict,
     prefix_messages,
     trim_to_sentence,
 )
@@ -263,14 +265,15 @@ class Assistant:
         stats, pieces = GenerationStats(), []
         opener = ""
         if yes_no:
-            opener = f"{self._verdict(answer, messages)}:"
+            asked = build_messages(answer.question, block, VERDICT_JOB, note)
+            opener = f"{self._verdict(answer, asked)}:"
             yield opener
         yield from self._generate(answer, messages, stats, pieces,
                                   alternative=None if yes_no else REFUSAL,
                                   reply_prefix=opener or None,
                                   max_new_tokens=self.settings.replies.max_new_tokens)  # fmt: skip
         raw = f"{opener}{''.join(pieces)}".strip()
-        text = trim_to_sentence(raw)
+        text = trim_to_sentence(drop_closing_verdict(raw) if yes_no else raw)
         if yes_no and not strip_markers(text[len(opener) :]).strip(" .\n"):
             # A bare verdict: the reader gets the best source's own closest sentence.
             quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)

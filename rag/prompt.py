@@ -27,10 +27,16 @@ SYSTEM = (
     f"contain the answer, reply exactly: {REFUSAL}"
 )
 
-# The verdict is read from the model's scores for "Yes" and "No" as the first word of
-# the reply (``rag.generator.Generator.option_logprobs``), then the model writes the
-# finding after it: choosing between two words is a narrower job than writing both.
-YESNO_JOB = "Answer Yes or No, then give the finding from the sources that decides it."
+# A yes/no reply: the model writes the finding first, then its verdict ("... [1]. So: No."):
+# the worked example below shows it so. The verdict the reader gets is not that one but
+# the word the model scores higher when asked only "Yes or No" (``VERDICT_JOB``,
+# ``rag.generator.Generator.option_logprobs``): a narrower job, which agreed with
+# PubMedQA's labels more often than the written verdict (eval/results/README.md).
+_YESNO_JOB = (
+    "Give the finding from the sources that decides the question, then end with "
+    "'So: Yes.', 'So: No.' or 'So: the abstracts do not settle it.'"
+)
+VERDICT_JOB = "Answer Yes or No."
 VERDICTS = ("Yes", "No")
 
 _EXAMPLE_SOURCES = (
@@ -57,11 +63,11 @@ FEW_SHOT: list[dict] = [
     {
         "role": "user",
         "content": f"Sources:\n{_EXAMPLE_SOURCES}\n\n"
-        "Question: Does Harrow need transcribed speech?\n" + YESNO_JOB,
+        "Question: Does Harrow need transcribed speech?\n" + _YESNO_JOB,
     },
     {
         "role": "assistant",
-        "content": "No: Harrow learns its audio tokens from unlabelled speech alone [2].",
+        "content": "Harrow learns its audio tokens from unlabelled speech alone [2]. So: No.",
     },
     {
         "role": "user",
@@ -83,7 +89,7 @@ FEW_SHOT: list[dict] = [
 # One instruction per free-reply shape, after the question: the reply's length and form.
 JOBS: dict[Shape, str] = {
     Shape.FACT: "Answer in one or two sentences.",
-    Shape.YESNO: YESNO_JOB,
+    Shape.YESNO: _YESNO_JOB,
     Shape.SUPERLATIVE: "Compare what each source states, then answer in one or two sentences.",
 }
 LINE_JOB = (
@@ -121,6 +127,17 @@ def is_instruction(sentence: str) -> bool:
 def prefix_messages() -> list[dict]:
     """The messages that never change: their KV cache is reused across questions."""
     return [{"role": "system", "content": SYSTEM}, *FEW_SHOT]
+
+
+_CLOSING_VERDICT = re.compile(
+    r"\s*so:?\s*(?:yes|no|the abstracts do not settle it)\s*\.?\s*$", re.IGNORECASE
+)
+
+
+def drop_closing_verdict(reply: str) -> str:
+    """A finding without the verdict the model closed it with ("... [1]. So: No." ->
+    "... [1]."): the reply opens with the scored verdict instead."""
+    return _CLOSING_VERDICT.sub("", reply).rstrip()
 
 
 def trim_to_sentence(text: str) -> str:

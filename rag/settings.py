@@ -53,7 +53,7 @@ class ContextSettings(BaseModel):
         description="Sentences of its abstract shown for one paper's line in a list reply.",
     )
     several_margin: float = Field(
-        default=0.3,
+        default=0.2,
         ge=0,
         le=1,
         description="A question about several papers lists each paper whose keyword score "

@@ -51,10 +51,16 @@ def test_several_papers_get_one_cited_line_each(made_up: Assistant) -> None:
     answer = made_up.ask("Which papers prune speech recognisers, and how do they differ?")
     assert answer.shape is Shape.SEVERAL and not answer.abstained
     lines = answer.answer.split("\n")
-    assert len(lines) >= 2 and all(line.startswith("- ") for line in lines)
-    assert {SPINDLE, THINNING} <= set(_cited_titles(answer))
+    assert all(line.startswith("- ") for line in lines)
     for line, citation in zip(lines, answer.citations, strict=True):
         assert cited_numbers(line) == [citation.n]  # each line cites its own paper
+    # Both pruning papers were chosen; a later one whose line only restated the question
+    # (the small test model's often do) is dropped, and the notes say so.
+    drafted = answer.draft.split("\n")
+    assert any(d.startswith(SPINDLE) for d in drafted)
+    assert any(d.startswith(THINNING) for d in drafted)
+    dropped = [n for n in answer.notes if "dropped from the list" in n]
+    assert len(lines) + len(dropped) == len(drafted) >= 2
 
 
 def test_a_comparison_cites_both_named_papers(made_up: Assistant) -> None:

@@ -67,3 +67,14 @@ def test_a_yes_no_excerpt_also_keeps_each_abstracts_closing_sentence(
     sentences = split_sentences(quill.text)
     assert len(plain) == 2 and sentences[-1] not in plain
     assert closing == sentences  # first, closest and the last one, in the abstract's order
+
+
+def test_keyword_search_leaves_out_the_words_that_ask_for_papers() -> None:
+    from rag.keyword import keyword_query
+
+    # Abstracts say "this paper" too: as search terms these words favour whichever do.
+    assert keyword_query("Which papers prune speech models?") == "Which prune speech models?"
+    assert keyword_query("Is there work on image tiling in this collection?") == (
+        "Is there on image tiling in this ?"
+    )
+    assert keyword_query("Papers?") == "Papers?"  # nothing else to search for: kept
