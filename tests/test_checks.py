@@ -100,9 +100,9 @@ def test_grounding_ignores_reporting_words_and_reads_spelled_numbers_on_both_sid
     reported = draft("Yes: the authors found that Quill lowers the error rate [1].",
                      "Does Quill lower word error rate?", Shape.YESNO)  # fmt: skip
     assert GroundingCheck(0.5)(reported) is None  # "authors", "found" report; they claim nothing
-    tiled = Source(1, "doc-t", "Tiles", "Three-dimensional tiles render faster.", 1.0, 0.6,
+    tiled = Source(1, "doc-t", "Tiles", "Four-layer tiles render faster.", 1.0, 0.6,
                    None, "")  # fmt: skip
-    spelled = draft("Three-dimensional tiles render faster [1].", "Which tiles render faster?",
+    spelled = draft("Four-layer tiles render faster [1].", "Which tiles render faster?",
                     sources=[tiled])  # fmt: skip
     assert GroundingCheck(0.5)(spelled) is None
 

@@ -125,7 +125,7 @@ class GroundingCheck:
     def __call__(self, draft: Draft) -> Verdict | None:
         """See the class docstring."""
         terms = new_terms(draft)
-        # Spelled-out numbers become digits on both sides ("Three-dimensional" in a source).
+        # Spelled-out numbers become digits on both sides ("Four-layer" in a source).
         found = terms & content_terms(spelled_to_digits(_source_text(draft)))
         share = len(found) / len(terms) if terms else 1.0
         draft.signals["grounding"] = share
