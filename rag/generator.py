@@ -182,10 +182,11 @@ class Generator:
         reply_prefix: str | None = None,
     ) -> list[float]:
         """Total log-probability of each of ``options`` as the reply (or as the rest of
-        ``reply_prefix``): a choice scored in one forward pass per option, nothing sampled.
+        ``reply_prefix``), nothing sampled: one pass over the prompt, plus one short pass
+        for each option longer than a token.
 
-        For jobs narrower than writing: "Yes" or "No" after a finding is read from these
-        numbers, not from whatever the model happens to write next.
+        For jobs narrower than writing: a yes/no verdict is read from these numbers
+        (``rag.pipeline.Assistant._verdict``), not from whatever the model writes.
         """
         import torch
         from transformers import DynamicCache

@@ -39,10 +39,11 @@ class KeywordIndex:
 
 # Words a question uses to ask for papers ("Which papers ...?", "Is there work on ...?",
 # "in this collection"). Abstracts use them too ("This paper surveys ..."), so as keyword
-# terms they favour the papers that say "this paper" over the ones asked about.
+# terms they favour the papers that say "this paper" over the ones asked about. Not
+# "corpus": in a question it is more often the thing asked about ("its pretraining corpus").
 _FRAMING = re.compile(
     r"\b(?:papers?|works?|stud(?:y|ies)|articles?|publications?|abstracts?|collection|"
-    r"corpus|here)\b",
+    r"here)\b",
     re.IGNORECASE,
 )
 

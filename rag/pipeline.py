@@ -273,7 +273,8 @@ class Assistant:
                                   reply_prefix=opener or None,
                                   max_new_tokens=self.settings.replies.max_new_tokens)  # fmt: skip
         raw = f"{opener}{''.join(pieces)}".strip()
-        text = trim_to_sentence(drop_closing_verdict(raw) if yes_no else raw)
+        # Trimmed first: a reply cut at the token limit after its verdict ends with it.
+        text = drop_closing_verdict(trim_to_sentence(raw)) if yes_no else trim_to_sentence(raw)
         if yes_no and not strip_markers(text[len(opener) :]).strip(" .\n"):
             # A bare verdict: the reader gets the best source's own closest sentence.
             quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)
@@ -397,7 +398,8 @@ class Assistant:
         answer.draft = "\n".join(drafts)
         sep = "\n" if bullet else " "
         text = opener + sep.join(f"{bullet}{line}" for line in lines)
-        self._publish(answer, text, [p for p in papers if p not in dropped])
+        kept = [p for p in papers if p.doc_id not in {d.doc_id for d in dropped}]
+        self._publish(answer, text, kept)
 
     @staticmethod
     def _take(answer: Answer, draft: Draft, raw: str) -> None:

@@ -130,7 +130,7 @@ def prefix_messages() -> list[dict]:
 
 
 _CLOSING_VERDICT = re.compile(
-    r"\s*so:?\s*(?:yes|no|the abstracts do not settle it)\s*\.?\s*$", re.IGNORECASE
+    r"\s*so[:,]?\s*(?:yes|no|the abstracts do not settle it)\s*\.?\s*$", re.IGNORECASE
 )
 
 

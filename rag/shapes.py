@@ -84,6 +84,7 @@ _WHETHER = re.compile(r"\bwhether\b", re.IGNORECASE)
 # A paper title turned into a question puts what is asked after a colon or a dash:
 # "Sparse adapters for speech: do they help on low-resource languages?"
 _BREAK = re.compile(r"\s*(?::|;|\s[-\u2013\u2014]{1,2}\s|--)\s*")
+_COUNT = re.compile(r"\b(?:number|amount|count|size|percentage|share)\s+of\b", re.IGNORECASE)
 _WH = re.compile(r"\b(?:what|which|who|whom|whose|how|when|where|why)\b", re.IGNORECASE)
 
 
@@ -104,7 +105,10 @@ def _asks_yes_no(question: str) -> bool:
         return False
     if _YESNO.search(question) or _YESNO.search(clause):
         return True
-    return clause != question.strip() and not _WH.search(question)
+    # A bare phrase ("Quill: a cure for noise?") asks yes or no; one that names a
+    # comparison or a count ("Quill and Harrow: key differences?") does not.
+    bare = clause != question.strip() and not _WH.search(question)
+    return bare and not _COMPARISON.search(clause) and not _COUNT.search(clause)
 
 
 def question_shape(question: str) -> Shape:

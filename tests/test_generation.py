@@ -33,7 +33,9 @@ def test_options_are_scored_as_the_reply_a_full_forward_pass_would_give(
     generator = Generator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
     source = "[1] Quill\nQuill lowers word error rate by 12% with sparse adapters."
     messages = build_messages("Does Quill lower word error rate?", source, JOBS[Shape.YESNO])
-    options = ["Yes", "No", "The abstracts do not settle it"]
+    # Two options longer than a token, one after the other: the second is scored from the
+    # prompt alone only if the first one's tokens were cropped from the cache.
+    options = ["The abstracts do not settle it", "Not at all", "Yes", "No"]
     cached = generator.option_logprobs(messages, options, prefix_messages())
     prompt = generator._chat_ids(messages, add_generation_prompt=True)
     expected = []

@@ -9,6 +9,7 @@ from rag.retrieve import HybridRetriever
 from rag.selection import listed, plausible, relevance
 from rag.settings import ContextSettings, Settings
 from rag.terms import split_sentences
+from rag.types import Source
 from tests.made_up import source
 
 
@@ -60,13 +61,18 @@ def test_a_yes_no_excerpt_also_keeps_each_abstracts_closing_sentence(
     corpus_settings: Settings,
 ) -> None:
     retriever = HybridRetriever(corpus_settings)
-    quill = source(0, 1)  # three sentences: what it is, the result, where adapters go
+    text = (
+        "Quill adds sparse adapters to a frozen speech encoder. Adapters sit after every "
+        "second layer. Quill lowers word error rate by 12% on eleven languages. Training "
+        "takes two days on one GPU. Sparse adapters are a good default for rare languages."
+    )
+    quill = Source(1, "doc-q", "Quill", text, 1.0, 0.6, None, "")
     question = "Does Quill lower the word error rate?"
+    sentences = split_sentences(text)
     (plain,) = excerpts(question, [quill], retriever.embed_short, budget=2)
     (closing,) = excerpts(question, [quill], retriever.embed_short, budget=2, keep_last=True)
-    sentences = split_sentences(quill.text)
-    assert len(plain) == 2 and sentences[-1] not in plain
-    assert closing == sentences  # first, closest and the last one, in the abstract's order
+    assert plain == [sentences[0], sentences[2]]  # what it is, and the closest sentence
+    assert closing == [sentences[0], sentences[2], sentences[-1]]  # and how it concludes
 
 
 def test_keyword_search_leaves_out_the_words_that_ask_for_papers() -> None:

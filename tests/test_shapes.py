@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.prompt import drop_closing_verdict
 from rag.selection import comparison_sides
 from rag.shapes import asks_existence_yes, question_shape
 from rag.types import Shape
@@ -28,6 +29,8 @@ from rag.types import Shape
         ("Does accuracy change depending on whether Quill or Harrow labels it?", Shape.YESNO),
         ("Is the word error rate lower for Quill or Harrow?", Shape.FACT),
         ("Harrow tokens: which languages do they cover?", Shape.FACT),
+        ("Quill and Harrow: key differences?", Shape.COMPARISON),
+        ("Quill: number of adapter layers?", Shape.FACT),
         ("Is there work on speech models that need no transcripts?", Shape.EXISTENCE),
         ("Has anyone pruned attention heads in speech models?", Shape.EXISTENCE),
         ("Which paper prunes attention heads?", Shape.EXISTENCE),
@@ -68,3 +71,15 @@ def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None
 )  # fmt: skip
 def test_comparison_sides(question: str, sides: tuple[str, str] | None) -> None:
     assert comparison_sides(question) == sides
+
+
+@pytest.mark.parametrize(
+    ("reply", "finding"),
+    [
+        ("Harrow needs no transcripts [2]. So: No.", "Harrow needs no transcripts [2]."),
+        ("Harrow needs no transcripts [2]. So, no", "Harrow needs no transcripts [2]."),
+        ("Harrow needs no transcripts [2].", "Harrow needs no transcripts [2]."),
+    ],
+)
+def test_a_findings_own_closing_verdict_is_dropped(reply: str, finding: str) -> None:
+    assert drop_closing_verdict(reply) == finding

@@ -34,7 +34,8 @@ _QUANTITY_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _VERDICT_OPENER = re.compile(r"^\W*(yes|no)\b|the abstracts do not settle", re.IGNORECASE)
-# The verdicts a yes/no reply is asked to open with (rag.prompt.JOBS): given, not added.
+# The verdict words a yes/no reply opens with (scored, rag.prompt.VERDICTS) or that the
+# model may write itself: given, not added.
 _VERDICT_WORDS = "yes no the abstracts do not settle it"
 
 
