@@ -219,7 +219,7 @@ class Assistant:
         if shape is Shape.EXISTENCE:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
             floor = max(floor, self.settings.context.min_relevance_existence)
-        if answer.signals["relevance"] < floor:
+        if not sources or answer.signals["relevance"] < floor:  # (a floor of 0 lets 0.0 by)
             self._abstain(answer, Verdict(
                 "relevance", "no indexed abstract is close enough to the question"))  # fmt: skip
         else:
