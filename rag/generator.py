@@ -91,6 +91,17 @@ class Generator:
             self._prefix_key, self._prefix_cache = key, cache
         return copy.deepcopy(self._prefix_cache)
 
+    def _prefix_for(self, ids: list[int], prefix_messages: list[dict] | None) -> tuple:
+        """(a copy of the fixed prefix's KV cache, its length) when ``ids`` start with that
+        prefix, else (None, 0)."""
+        if not prefix_messages:
+            return None, 0
+        prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
+        # Only reuse the cache when the template really renders the prefix identically.
+        if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
+            return self._cached_prefix(prefix), len(prefix)
+        return None, 0
+
     def warm_up(self, prefix_messages: list[dict]) -> None:
         """Compute the fixed prefix's KV cache now rather than on the first question."""
         with self._lock:
@@ -122,12 +133,10 @@ class Generator:
         ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
         stats.prompt_tokens = len(ids)
         kwargs: dict = {}
-        if prefix_messages:
-            prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
-            # Only reuse the cache when the template really renders the prefix identically.
-            if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
-                kwargs["past_key_values"] = self._cached_prefix(prefix)
-                stats.cached_prefix_tokens = len(prefix)
+        cache, cached = self._prefix_for(ids, prefix_messages)
+        if cache is not None:
+            kwargs["past_key_values"] = cache
+            stats.cached_prefix_tokens = cached
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         input_ids = torch.tensor([ids], device=self.device)
         generate_kwargs = dict(
@@ -194,11 +203,7 @@ class Generator:
         ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
         scores: list[float] = []
         with self._lock, torch.no_grad():
-            cache, start = None, 0
-            if prefix_messages:
-                prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
-                if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
-                    cache, start = self._cached_prefix(prefix), len(prefix)
+            cache, start = self._prefix_for(ids, prefix_messages)
             cache = cache if cache is not None else DynamicCache()
             prompt = torch.tensor([ids[start:]], device=self.device)
             out = self.model(prompt, past_key_values=cache, use_cache=True)

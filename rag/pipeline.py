@@ -354,7 +354,7 @@ class Assistant:
         """A line per chosen paper: its title and marker by rule, then what it does."""
         lines: list[str] = []
         drafts: list[str] = []
-        dropped: list[Source] = []
+        kept: list[Source] = []  # the papers whose line stays
         opener = "Yes: " if answer.shape is Shape.EXISTENCE and \
             asks_existence_yes(answer.question) else ""  # fmt: skip
         bullet = "- " if answer.shape is Shape.SEVERAL else ""
@@ -385,7 +385,6 @@ class Assistant:
                 # asked for (5 of 6), so the list drops it; the best paper stays, quoted.
                 answer.notes.append(f"[{paper.rank}]: dropped from the list: its line only "
                                     "restated the question")  # fmt: skip
-                dropped.append(paper)
                 continue
             if verdict is not None:
                 quote = closest_sentence(answer.query, paper, self.retriever.embed_short)
@@ -395,10 +394,10 @@ class Assistant:
             answer.notes.extend(draft.notes)
             line = draft.reply.rstrip()
             lines.append(line if line.endswith((".", '"', "!", "?")) else f"{line}.")
+            kept.append(paper)
         answer.draft = "\n".join(drafts)
         sep = "\n" if bullet else " "
         text = opener + sep.join(f"{bullet}{line}" for line in lines)
-        kept = [p for p in papers if p.doc_id not in {d.doc_id for d in dropped}]
         self._publish(answer, text, kept)
 
     @staticmethod
