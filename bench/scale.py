@@ -98,7 +98,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
     """
     from rag.chunking import chunk_papers, make_splitter
     from rag.documents import Paper
-    from rag.embedding import embedder_tokenizer, load_embedder
+    from rag.embedding import embedder_for
     from rag.ingest import ingest_papers
     from rag.settings import Settings
 
@@ -111,15 +111,13 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
             host, _, port = server.partition(":")
             overrides.update(chroma_host=host, chroma_port=int(port or 8000))
         settings = Settings.load(**overrides)
-        embedder = load_embedder(settings.device, settings.embed_batch_size)
-        splitter = make_splitter(
-            settings.chunk_size, settings.chunk_overlap, embedder_tokenizer(embedder)
-        )
+        embedder = embedder_for(settings)
+        splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, embedder.tokenize)
         sample = papers[: min(EMBED_SAMPLE, size)]
-        embedder.get_text_embedding_batch([p.text for p in sample[:32]])  # warm-up, untimed
+        embedder.embed([p.text for p in sample[:32]])  # warm-up, untimed
         start = time.perf_counter()
         nodes = chunk_papers(sample, splitter, settings.chunking_key)
-        embedder.get_text_embedding_batch([n.get_content(metadata_mode="embed") for n in nodes])
+        embedder.embed([n.get_content(metadata_mode="embed") for n in nodes])
         embed_rate = len(sample) / (time.perf_counter() - start)
 
         start = time.perf_counter()
@@ -149,7 +147,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         ]
         dense = _latencies(
             lambda q: retriever.store.query(
-                retriever.embedder.get_query_embedding(q), settings.candidate_k
+                retriever.embedder.embed_query(q), settings.candidate_k
             ),
             queries,
         )

@@ -395,15 +395,19 @@ def load_run_questions(args: argparse.Namespace) -> list[EvalQuestion]:
 
 
 def make_support_check(embed=None) -> SupportCheck:
-    """The independent citation check, with the product's embedder as its similarity."""
+    """The independent citation check, with the product's embedding model as its similarity.
+
+    Always its torch backend (the reference), whatever the product embeds with: the grader
+    must not change when the product's runtime does.
+    """
     if embed is None:
         from rag.embedding import load_embedder
         from rag.settings import Settings
 
-        model = load_embedder(Settings.load().device, 32)._model
+        model = load_embedder(Settings.load().device, 32, "torch")
 
         def embed(texts: list[str]):
-            return model.encode(texts, batch_size=16, normalize_embeddings=True)
+            return model.encode(texts, 16)
 
     return SupportCheck(embed)
 

@@ -20,6 +20,11 @@ writes into ``OUT_DIR``, and ``eval/README.md`` ("PubMedQA") gives the commands.
   comparable with the published reasoning-required numbers.
 - ``pmid`` is for people; the loader ignores it.
 
+``OUT_DIR/beir/``: the same 1,000 papers and all 1,000 labelled questions (each judged
+relevant to its own paper) in BEIR's layout, for ``rag eval --beir`` and
+``bench/engines.py``: a retrieval set to compare runtimes or retrievers on, not to tune
+answers on.
+
 ``OUT_DIR/questions.jsonl``: ``N`` questions (default 60) in the record format of
 ``eval/questions/dev.jsonl``, drawn from the official test split only (the 500 PMIDs of
 ``data/test_ground_truth.json``, found beside ``SOURCE_JSON`` unless ``--test-ids`` names
@@ -155,6 +160,21 @@ def _write_jsonl(path: Path, records: list[dict]) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def write_beir(source: dict[str, dict], papers: dict[str, dict], folder: Path) -> None:
+    """``corpus.jsonl``, ``queries.jsonl`` and ``qrels/test.tsv``: each question's own
+    paper is its one relevant document."""
+    (folder / "qrels").mkdir(parents=True, exist_ok=True)
+    _write_jsonl(folder / "corpus.jsonl", [
+        {"_id": pmid, "title": paper["title"], "text": paper["abstract"]}
+        for pmid, paper in papers.items()
+    ])  # fmt: skip
+    _write_jsonl(folder / "queries.jsonl", [
+        {"_id": pmid, "text": source[pmid]["QUESTION"].strip()} for pmid in papers
+    ])  # fmt: skip
+    rows = ["query-id\tcorpus-id\tscore"] + [f"{pmid}\t{pmid}\t1" for pmid in papers]
+    (folder / "qrels" / "test.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
 def convert(
     source_path: Path,
     out_dir: Path,
@@ -183,6 +203,7 @@ def convert(
     corpus_path, questions_path = out_dir / "corpus.jsonl", out_dir / "questions.jsonl"
     _write_jsonl(corpus_path, list(papers.values()))
     _write_jsonl(questions_path, questions)
+    write_beir(source, papers, out_dir / "beir")
 
     # Read back as `rag eval --corpus ... --questions ...` will: a rejected file fails here.
     loaded = load_papers([corpus_path])

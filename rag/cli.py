@@ -130,19 +130,50 @@ def _print_streamed(assistant, question: str, history: list[dict]) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    """Join, verify, dequantize (and on CPU quantize to int8) the generator weights once."""
+    """Join, verify, dequantize (and on CPU quantize to int8) the generator weights once; export
+    the embedder to ONNX (fp32 and int8) for the CPU backends; on a CPU, time both generator
+    engines and remember the faster (``rag.engine_choice``)."""
+    from rag.embed_onnx import prepare_onnx_embedder
     from rag.embedding import pick_device
+    from rag.engine_choice import calibration, format_calibration, machine_key
+    from rag.engine_llamacpp import available as llamacpp_available
     from rag.quantize import int8_file, load_int8
-    from rag.weights import prepare_generator
+    from rag.weights import drop_full_weights, prepare_generator, prepare_gguf
 
     settings = _settings(args)
+    for quantized in (False, True):
+        path = prepare_onnx_embedder(settings.model_cache_dir, quantized)
+        print(f"embedder: ready at {path}")
     keys = args.generators or [settings.generator]
-    int8 = pick_device(settings.device) == "cpu" and settings.cpu_weights == "int8"
+    cpu = pick_device(settings.device) == "cpu"
+    int8 = cpu and settings.cpu_weights == "int8"
+    cache = settings.model_cache_dir
     for key in keys:
-        path = prepare_generator(key, settings.model_cache_dir)
-        if int8 and not int8_file(path).exists():
-            load_int8(path)  # builds and caches it; loading an existing copy would only cost time
-        print(f"{key}: ready at {path}" + (" (+ int8 copy for CPU)" if int8 else ""))
+        gguf = prepare_gguf(key, cache)
+        path = prepare_generator(key, cache, weights=not int8)
+        print(f"{key}: ready ({gguf.name}, {path})")
+        if int8:
+            if not int8_file(path).exists():
+                load_int8(path, gguf)  # builds and caches it; loading it would only cost time
+            freed = drop_full_weights(path)  # left by an older set-up; int8 replaces it
+            if freed:
+                print(f"{key}: removed the {freed / 2**30:.1f} GB fp32 checkpoint (int8 kept)")
+        if settings.generator_engine != "auto" or not cpu:
+            continue
+        if not llamacpp_available():
+            print(f"{key}: engine transformers (llama-cpp-python is not installed)")
+            continue
+        engine_settings = settings.model_copy(update={"generator": key})
+        result = calibration(engine_settings, recalibrate=args.recalibrate)
+        print(f"{key}: engine {result['choice']} on {machine_key(engine_settings)}\n"
+              + format_calibration(result))  # fmt: skip
+        # The other engine's weights are rebuilt if ever needed (int8: ~1 min; the joined
+        # GGUF: seconds, from the installed chunks): do not keep both (1.1 + 2.5 GB).
+        unused = gguf if result["choice"] == "transformers" else int8_file(path)
+        if unused.parent == path.parent and unused.exists():
+            print(f"{key}: removed {unused.name} ({unused.stat().st_size / 2**30:.1f} GB), "
+                  "which the other engine uses")  # fmt: skip
+            unused.unlink()
     return 0
 
 
@@ -185,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     # its options (argparse sub-parsers cannot pass unknown --options through).
     sub.add_parser("eval", help="score the assistant on a question set (rag eval --help)")
 
-    p = sub.add_parser("prepare", parents=[common], help="build the generator weights cache")
+    p = sub.add_parser("prepare", parents=[common], help="build the generator and embedder caches")
     p.add_argument("generators", nargs="*", help="generator keys (default: the configured one)")
+    p.add_argument("--recalibrate", action="store_true", help="time the generator engines again")
     p.set_defaults(func=cmd_prepare)
     return parser
 

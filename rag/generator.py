@@ -1,22 +1,26 @@
-"""A local causal LM (transformers) that streams its answer token by token.
+"""A local causal LM that streams its answer token by token, on one of two engines.
 
-The fixed part of every prompt (instructions + worked examples) is run through the model
-once and its KV cache reused, so each question only pays prefill for its own sources:
-on a 2-core CPU prefill dominates time-to-first-token.
+- ``transformers`` (``rag.engine_torch``): PyTorch; int8 weights on a CPU, fp16 on CUDA.
+- ``llama.cpp`` (``rag.engine_llamacpp``): the shipped GGUF run as it is by llama-cpp-python
+  (built at set-up); loads in seconds and needs a third of the memory.
+- ``auto`` (``settings.generator_engine``, the default): CUDA takes transformers; a CPU
+  takes the engine that a short calibration found faster on this machine
+  (``rag.engine_choice``), since neither wins on every CPU.
+
+Both engines read the same chat template and token ids (the Hugging Face tokenizer built
+from the GGUF), decode greedily, keep the fixed prompt prefix's KV cache between
+questions, and score options by log-probability: the pipeline cannot tell them apart.
 """
 
 from __future__ import annotations
 
-import copy
-import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from rag.embedding import pick_device
-from rag.quantize import load_int8
+from rag.errors import RagError
 from rag.settings import Settings
-from rag.weights import prepare_generator
+
+ENGINES = ("transformers", "llama.cpp")
 
 
 @dataclass
@@ -30,38 +34,34 @@ class GenerationStats:
     alternative_logprob: float | None = None  # same for the alternative reply, if asked
 
 
-class Generator:
-    """Loads one generator and streams chat completions from it."""
+@dataclass
+class Request:
+    """One generation, as an engine receives it: token ids, nothing left to template."""
 
-    def __init__(self, settings: Settings) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+    ids: list[int]  # the whole prompt
+    prefix: list[int]  # its fixed start whose KV cache is kept ([] when there is none)
+    max_new_tokens: int
+    alternative: list[int]  # a reply to score beside the model's own ([] for none)
+    one_line: bool = False
 
-        hf_logging.disable_progress_bar()
 
+class ChatGenerator:
+    """What every engine offers: chat-templated prompts in, text pieces and scores out."""
+
+    engine: str = ""
+
+    def __init__(self, settings: Settings, tokenizer) -> None:
         self.settings = settings
-        self.device = pick_device(settings.device)
-        if self.device == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
-        path = prepare_generator(settings.generator, settings.model_cache_dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-        if self.device == "cpu" and settings.cpu_weights == "int8":
-            self.model = load_int8(path)
-        else:
-            # fp32 on CPU: this class of CPU has no fast bf16; fp16 on CUDA halves memory.
-            dtype = torch.float16 if self.device == "cuda" else torch.float32
-            self.model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
-            self.model = self.model.to(self.device).eval()
-        self._prefix_key: tuple[int, ...] | None = None
-        self._prefix_cache = None
-        self._lock = threading.Lock()  # one generation at a time per model instance
+        self.tokenizer = tokenizer
 
-    def _chat_ids(
+    def chat_ids(
         self, messages: list[dict], add_generation_prompt: bool, reply_prefix: str | None = None
     ) -> list[int]:
+        """Token ids of ``messages`` in the model's chat template.
+
+        ``reply_prefix``: the reply is started for the model (e.g. "Yes:"); it continues it.
+        """
         if reply_prefix:
-            # The reply is started for the model (a title and its marker); it continues it.
             ids = self.tokenizer.apply_chat_template(
                 [*messages, {"role": "assistant", "content": reply_prefix}],
                 continue_final_message=True,
@@ -75,37 +75,23 @@ class Generator:
             ids = ids["input_ids"]
         return list(ids)
 
-    def _cached_prefix(self, prefix: list[int]):
-        import torch
-        from transformers import DynamicCache
-
-        key = tuple(prefix)
-        if self._prefix_key != key:
-            cache = DynamicCache()
-            with torch.no_grad():
-                self.model(
-                    torch.tensor([prefix], device=self.device),
-                    past_key_values=cache,
-                    use_cache=True,
-                )
-            self._prefix_key, self._prefix_cache = key, cache
-        return copy.deepcopy(self._prefix_cache)
-
-    def _prefix_for(self, ids: list[int], prefix_messages: list[dict] | None) -> tuple:
-        """(a copy of the fixed prefix's KV cache, its length) when ``ids`` start with that
-        prefix, else (None, 0)."""
+    def prefix_ids(self, ids: list[int], prefix_messages: list[dict] | None) -> list[int]:
+        """The fixed prefix's ids when ``ids`` start with them (and go on), else []."""
         if not prefix_messages:
-            return None, 0
-        prefix = self._chat_ids(prefix_messages, add_generation_prompt=False)
-        # Only reuse the cache when the template really renders the prefix identically.
+            return []
+        prefix = self.chat_ids(prefix_messages, add_generation_prompt=False)
+        # Only reuse a cache when the template really renders the prefix identically.
         if ids[: len(prefix)] == prefix and len(prefix) < len(ids):
-            return self._cached_prefix(prefix), len(prefix)
-        return None, 0
+            return prefix
+        return []
+
+    def option_tokens(self, option: str) -> list[int]:
+        """Token ids of ``option`` written as (the start of) a reply."""
+        return self.tokenizer(option, add_special_tokens=False)["input_ids"]
 
     def warm_up(self, prefix_messages: list[dict]) -> None:
         """Compute the fixed prefix's KV cache now rather than on the first question."""
-        with self._lock:
-            self._cached_prefix(self._chat_ids(prefix_messages, add_generation_prompt=False))
+        raise NotImplementedError
 
     def stream(
         self,
@@ -122,66 +108,23 @@ class Generator:
         ``prefix_messages`` must be the leading messages of ``messages`` that never change
         (system prompt, examples); their KV cache is computed once and reused.
         With ``alternative`` (e.g. a refusal), ``stats`` also gets the mean log-probability
-        the model gives that reply, to compare with its own: one short extra forward pass.
+        the model gives that reply, to compare with its own.
         ``reply_prefix``: the start of the reply, written for the model (not yielded);
         ``one_line``: stop at the end of the first line.
         """
-        import torch
-        from transformers import TextIteratorStreamer
-
         stats = stats or GenerationStats()
-        ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
+        ids = self.chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
         stats.prompt_tokens = len(ids)
-        kwargs: dict = {}
-        cache, cached = self._prefix_for(ids, prefix_messages)
-        if cache is not None:
-            kwargs["past_key_values"] = cache
-            stats.cached_prefix_tokens = cached
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        input_ids = torch.tensor([ids], device=self.device)
-        generate_kwargs = dict(
-            input_ids=input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            max_new_tokens=max_new_tokens or self.settings.replies.max_new_tokens,
-            do_sample=False,
-            temperature=None,
-            top_p=None,
-            top_k=None,
-            streamer=streamer,
-            pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-            return_dict_in_generate=True,
-            output_scores=True,
-            **kwargs,
+        yield from self._decode(
+            Request(
+                ids=ids,
+                prefix=self.prefix_ids(ids, prefix_messages),
+                max_new_tokens=max_new_tokens or self.settings.replies.max_new_tokens,
+                alternative=self.option_tokens(alternative) if alternative else [],
+                one_line=one_line,
+            ),
+            stats,
         )
-        if one_line:
-            generate_kwargs.update(stop_strings=["\n"], tokenizer=self.tokenizer)
-        result: dict = {}
-
-        def run() -> None:
-            try:
-                with torch.no_grad():
-                    out = self.model.generate(**generate_kwargs)
-                    new = out.sequences[0, input_ids.shape[1] :]
-                    result["new_tokens"] = int(new.shape[0])
-                    result["answer_logprob"] = _mean_logprob(out.scores, new)
-                    if alternative:
-                        result["alternative_logprob"] = self._reply_logprob(
-                            out, input_ids.shape[1], alternative
-                        )
-            except BaseException as exc:  # surfaced in the caller's thread below
-                result["error"] = exc
-                streamer.end()
-
-        with self._lock:
-            worker = threading.Thread(target=run, daemon=True)
-            worker.start()
-            yield from streamer
-            worker.join()
-        if "error" in result:
-            raise result["error"]
-        stats.new_tokens = result.get("new_tokens", 0)
-        stats.answer_logprob = result.get("answer_logprob")
-        stats.alternative_logprob = result.get("alternative_logprob")
 
     def option_logprobs(
         self,
@@ -191,61 +134,37 @@ class Generator:
         reply_prefix: str | None = None,
     ) -> list[float]:
         """Total log-probability of each of ``options`` as the reply (or as the rest of
-        ``reply_prefix``), nothing sampled: one pass over the prompt, plus one short pass
-        for each option longer than a token.
+        ``reply_prefix``), nothing sampled.
 
         For jobs narrower than writing: a yes/no verdict is read from these numbers
         (``rag.pipeline.Assistant._verdict``), not from whatever the model writes.
         """
-        import torch
-        from transformers import DynamicCache
+        ids = self.chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
+        prefix = self.prefix_ids(ids, prefix_messages)
+        return self._score(ids, prefix, [self.option_tokens(option) for option in options])
 
-        ids = self._chat_ids(messages, add_generation_prompt=True, reply_prefix=reply_prefix)
-        scores: list[float] = []
-        with self._lock, torch.no_grad():
-            cache, start = self._prefix_for(ids, prefix_messages)
-            cache = cache if cache is not None else DynamicCache()
-            prompt = torch.tensor([ids[start:]], device=self.device)
-            out = self.model(prompt, past_key_values=cache, use_cache=True)
-            last = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-            for option in options:
-                tokens = self.tokenizer(option, add_special_tokens=False)["input_ids"]
-                total = float(last[tokens[0]])
-                if len(tokens) > 1:
-                    tail = torch.tensor([tokens[:-1]], device=self.device)
-                    logits = self.model(tail, past_key_values=cache, use_cache=True).logits[0]
-                    cache.crop(-(len(tokens) - 1))  # back to the prompt for the next option
-                    rest = torch.log_softmax(logits.float(), dim=-1)
-                    picked = rest[torch.arange(len(tokens) - 1), torch.tensor(tokens[1:])]
-                    total += float(picked.sum())
-                scores.append(total)
-        return scores
+    # -- what an engine implements ------------------------------------------------------
 
-    def _reply_logprob(self, out, prompt_len: int, reply: str) -> float:
-        """Mean log-probability of ``reply`` right after the prompt, reusing the KV cache."""
-        import torch
+    def _decode(self, request: Request, stats: GenerationStats) -> Iterator[str]:
+        """Greedy decoding of ``request``; fills ``stats`` (new tokens, log-probabilities)."""
+        raise NotImplementedError
 
-        ids = self.tokenizer(reply, add_special_tokens=False)["input_ids"]
-        cache = out.past_key_values
-        extra = cache.get_seq_length() - prompt_len
-        if extra > 0:
-            cache.crop(-extra)  # forget the generated answer, keep the prompt
-        first = torch.log_softmax(out.scores[0][0].float(), dim=-1)[ids[0]]
-        logits = self.model(
-            torch.tensor([ids[:-1]], device=self.device), past_key_values=cache, use_cache=True
-        ).logits[0]
-        rest = torch.log_softmax(logits.float(), dim=-1)
-        rest = rest[torch.arange(len(ids) - 1), torch.tensor(ids[1:])]
-        return float(torch.cat([first.reshape(1), rest]).mean())
+    def _score(self, ids: list[int], prefix: list[int], options: list[list[int]]) -> list[float]:
+        """Total log-probability of each token sequence in ``options`` right after ``ids``."""
+        raise NotImplementedError
 
 
-def _mean_logprob(scores, tokens) -> float | None:
-    """Mean log-probability of the chosen tokens under the step logits."""
-    import torch
+def load_generator(settings: Settings) -> ChatGenerator:
+    """The generator ``settings`` ask for, on the engine they ask for (or the chosen one)."""
+    from rag.engine_choice import pick_engine
 
-    if len(scores) == 0:
-        return None
-    steps = torch.stack([s[0] for s in scores]).float()
-    logprobs = torch.log_softmax(steps, dim=-1)
-    picked = logprobs[torch.arange(len(tokens)), tokens[: len(scores)]]
-    return float(picked.mean())
+    engine = pick_engine(settings)
+    if engine == "llama.cpp":
+        from rag.engine_llamacpp import LlamaCppGenerator
+
+        return LlamaCppGenerator(settings)
+    if engine == "transformers":
+        from rag.engine_torch import TransformersGenerator
+
+        return TransformersGenerator(settings)
+    raise RagError(f"unknown generator engine '{engine}'; choose auto, {', '.join(ENGINES)}")

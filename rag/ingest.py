@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from rag.chunking import chunk_papers, make_splitter
 from rag.documents import Paper
-from rag.embedding import embedder_tokenizer, load_embedder
+from rag.embedding import embedder_for
 from rag.keyword import MANIFEST, build_keyword_index, invalidate_keyword_index
 from rag.settings import Settings
 from rag.store import PaperStore, StoredPaper
@@ -156,16 +156,14 @@ def _write_papers(
     settings: Settings,
     progress: bool,
 ) -> None:
-    embedder = load_embedder(settings.device, settings.embed_batch_size)
-    splitter = make_splitter(
-        settings.chunk_size, settings.chunk_overlap, embedder_tokenizer(embedder)
-    )
+    embedder = embedder_for(settings)
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, embedder.tokenize)
     bar = tqdm(total=len(papers), unit="paper", desc="Embedding", disable=not progress)
     for start in range(0, len(papers), BATCH_PAPERS):
         batch = papers[start : start + BATCH_PAPERS]
         nodes = chunk_papers(batch, splitter, settings.chunking_key)
         texts = [node.get_content(metadata_mode="embed") for node in nodes]
-        for node, vector in zip(nodes, embedder.get_text_embedding_batch(texts), strict=True):
+        for node, vector in zip(nodes, embedder.embed(texts), strict=True):
             node.embedding = vector
         new_ids = {node.node_id for node in nodes}
         stale = [

@@ -111,9 +111,9 @@ class Assistant:
         """The language model, loaded on first use (search-only use never pays for it)."""
         with self._generator_lock:
             if self._generator is None:
-                from rag.generator import Generator
+                from rag.generator import load_generator
 
-                self._generator = Generator(self.settings)
+                self._generator = load_generator(self.settings)
         return self._generator
 
     def warm_up(self) -> None:

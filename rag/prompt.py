@@ -30,7 +30,7 @@ SYSTEM = (
 # A yes/no reply: the model writes the finding first, then its verdict ("... [1]. So: No."):
 # the worked example below shows it so. The verdict the reader gets is not that one but
 # the word the model scores higher when asked only "Yes or No" (``VERDICT_JOB``,
-# ``rag.generator.Generator.option_logprobs``): a narrower job, which agreed with
+# ``rag.generator.ChatGenerator.option_logprobs``): a narrower job, which agreed with
 # PubMedQA's labels more often than the written verdict (eval/results/README.md).
 _YESNO_JOB = (
     "Give the finding from the sources that decides the question, then end with "

@@ -38,10 +38,14 @@ def quantize_int8(model):
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig})
 
 
-def load_int8(hf_dir: Path):
-    """The int8 CPU model for the checkpoint in ``hf_dir``, from the cache when present."""
+def load_int8(hf_dir: Path, gguf: Path):
+    """The int8 CPU model for the generator in ``hf_dir``, from the cache when present;
+    otherwise quantized from the full checkpoint in ``hf_dir`` if there is one, else from
+    the weights dequantized in memory from ``gguf`` (no fp32 copy on disk)."""
     import torch
     from transformers import AutoModelForCausalLM
+
+    from rag.weights import has_weights, load_from_gguf
 
     target = int8_file(hf_dir)
     with FileLock(str(target) + ".lock"):
@@ -52,8 +56,11 @@ def load_int8(hf_dir: Path):
                     return torch.load(target, weights_only=False).eval()
             except Exception:  # a truncated or foreign file: rebuild it below
                 target.unlink(missing_ok=True)
-        model = AutoModelForCausalLM.from_pretrained(str(hf_dir), dtype=torch.float32).eval()
-        model = quantize_int8(model)
+        if has_weights(hf_dir):
+            model = AutoModelForCausalLM.from_pretrained(str(hf_dir), dtype=torch.float32)
+        else:
+            model = load_from_gguf(gguf)
+        model = quantize_int8(model.eval())
         for stale in hf_dir.parent.glob("int8-*.pt"):
             stale.unlink(missing_ok=True)  # other versions' copies: 2.5 GB each
         tmp = target.with_suffix(".partial")

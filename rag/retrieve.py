@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from rag.embedding import load_embedder
+from rag.embedding import embedder_for
 from rag.keyword import load_keyword_index
 from rag.settings import Settings
 from rag.store import PaperStore
@@ -32,7 +32,7 @@ class HybridRetriever:
     def __init__(self, settings: Settings, store: PaperStore | None = None) -> None:
         self.settings = settings
         self.store = store or PaperStore.open(settings)
-        self.embedder = load_embedder(settings.device, settings.embed_batch_size)
+        self.embedder = embedder_for(settings)
         self.keyword = None
         self.refresh()
 
@@ -57,14 +57,13 @@ class HybridRetriever:
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Embed passages with the same model the index uses."""
-        return self.embedder.get_text_embedding_batch(texts)
+        return self.embedder.embed(texts)
 
     def embed_short(self, texts: list[str]) -> list[list[float]]:
         """Embed many short texts (sentences) fast: same model and vectors as :meth:`embed`,
         in small length-sorted batches, so a long sentence does not pad all the others
         (~30% faster on 2 cores for an answer's ~25 source sentences)."""
-        model = self.embedder._model  # the sentence-transformers model inside llama-index's
-        return model.encode(texts, batch_size=8, normalize_embeddings=True).tolist()
+        return self.embedder.embed_short(texts).tolist()
 
     def search(self, question: str, top_k: int | None = None, mode: str = "hybrid") -> list[Source]:
         """The ``top_k`` best papers for ``question``.
@@ -110,7 +109,7 @@ class HybridRetriever:
     ) -> None:
         """Add the dense retriever's chunks for ``question`` (of ``doc_ids`` only, if given)
         to ``candidates``, with their cosine and reciprocal-rank share."""
-        query_vector = self.embedder.get_query_embedding(question)
+        query_vector = self.embedder.embed_query(question)
         hits = self.store.query(query_vector, self.settings.candidate_k, doc_ids)
         for rank, (cid, cosine, meta, text) in enumerate(hits):
             cand = candidates.setdefault(cid, _Candidate())

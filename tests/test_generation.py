@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import pytest
 
+from rag.engine_torch import TransformersGenerator
 from rag.errors import RagError
-from rag.generator import GenerationStats, Generator
+from rag.generator import GenerationStats
 from rag.pipeline import ABSTAIN_TEXT, Assistant
 from rag.prompt import JOBS, build_messages, prefix_messages
 from rag.quantize import load_int8
 from rag.types import Shape
+from rag.weights import prepare_gguf
+from tests.conftest import SMALL_GENERATOR
 
 
 def test_prefix_cache_gives_the_same_tokens_as_a_full_prefill(assistant: Assistant) -> None:
     # fp32: int8 activations are scaled per forward pass, so splitting the prompt in two
     # passes changes the rounding; exact equality is a check of the cache logic only.
-    generator = Generator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
+    generator = TransformersGenerator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
     source = "[1] BERT\nBERT pre-trains deep bidirectional representations from unlabeled text."
     messages = build_messages("What does BERT pre-train?", source, JOBS[Shape.FACT])
     cached_stats = GenerationStats()
@@ -30,14 +33,14 @@ def test_options_are_scored_as_the_reply_a_full_forward_pass_would_give(
 ) -> None:
     import torch
 
-    generator = Generator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
+    generator = TransformersGenerator(assistant.settings.model_copy(update={"cpu_weights": "fp32"}))
     source = "[1] Quill\nQuill lowers word error rate by 12% with sparse adapters."
     messages = build_messages("Does Quill lower word error rate?", source, JOBS[Shape.YESNO])
     # Two options longer than a token, one after the other: the second is scored from the
     # prompt alone only if the first one's tokens were cropped from the cache.
     options = ["The abstracts do not settle it", "Not at all", "Yes", "No"]
     cached = generator.option_logprobs(messages, options, prefix_messages())
-    prompt = generator._chat_ids(messages, add_generation_prompt=True)
+    prompt = generator.chat_ids(messages, add_generation_prompt=True)
     expected = []
     for option in options:
         tokens = generator.tokenizer(option, add_special_tokens=False)["input_ids"]
@@ -60,7 +63,7 @@ def test_cpu_generation_uses_int8_weights_built_once(assistant: Assistant) -> No
     cached = list((assistant.settings.model_cache_dir / "smollm2-135m").glob("int8-*.pt"))
     assert len(cached) == 1
     built = cached[0].stat().st_mtime_ns
-    load_int8(cached[0].parent / "hf")
+    load_int8(cached[0].parent / "hf", prepare_gguf(SMALL_GENERATOR, cached[0].parent.parent))
     assert cached[0].stat().st_mtime_ns == built  # loaded, not quantized again
 
 

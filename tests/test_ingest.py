@@ -151,7 +151,7 @@ def test_query_asking_for_more_chunks_than_stored_returns_them_all(tmp_path: Pat
     retriever = HybridRetriever(settings)
     stored = retriever.store.count()
     assert stored < settings.candidate_k
-    hits = retriever.store.query(retriever.embedder.get_query_embedding("sparse attention"), 50)
+    hits = retriever.store.query(retriever.embedder.embed_query("sparse attention"), 50)
     assert len(hits) == stored
     assert all(-1.0 <= cosine <= 1.0 for _, cosine, _, _ in hits)
     assert len(retriever.search("sparse attention", top_k=10)) == len(PAPERS)

@@ -100,6 +100,15 @@ def test_outputs_load_with_the_project_readers(source: Path, tmp_path: Path) -> 
     assert set(raw[0]) == {"id", "type", "question", "answerable", "gold", "reference",
                            "facts", "label"}  # fmt: skip
 
+    # The BEIR layout: every entry a document and a query judged relevant to it alone.
+    from eval.beir import read_beir
+
+    beir_papers, _, queries, qrels = read_beir(out / "beir")
+    assert len(beir_papers) == len(ENTRIES) and set(queries) == set(ENTRIES)
+    assert all(qrels[pmid] == {pmid: 1} for pmid in ENTRIES)
+    assert queries["1234567"] == ENTRIES["1234567"]["QUESTION"].strip()
+    assert {p.text for p in beir_papers} == {p.text for p in papers}
+
 
 def test_maybe_and_non_test_items_are_never_drawn(source: Path, tmp_path: Path) -> None:
     with pytest.raises(RagError, match="pool has 2 yes/no questions"):

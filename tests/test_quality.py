@@ -12,7 +12,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def default_assistant(corpus_settings: Settings) -> Assistant:
-    settings = corpus_settings.model_copy(update={"generator": Settings().generator})
+    settings = corpus_settings.model_copy(
+        update={"generator": Settings().generator, "generator_engine": "auto"}  # as shipped
+    )
     assistant = Assistant(settings)
     assistant.warm_up()
     return assistant
