@@ -154,7 +154,9 @@ def load_from_gguf(gguf_path: Path, dtype=None):
     """The model dequantized from ``gguf_path`` by transformers (fp32 unless ``dtype``)."""
     import torch
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # its per-tensor bar floods set-up's output
     return AutoModelForCausalLM.from_pretrained(
         str(gguf_path.parent), gguf_file=gguf_path.name, dtype=dtype or torch.float32
     )
