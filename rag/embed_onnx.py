@@ -5,7 +5,7 @@ needs optimum-onnx, which pins transformers below 4.58, and this project runs tr
 5. The export is three library calls, done once into the model cache (``rag prepare`` does
 it at set-up; otherwise the first use does, ~15 s):
 
-1. ``torch.onnx.export`` of the BERT encoder with eager attention, so that
+1. ``torch.onnx.export`` of the encoder with eager attention, so that
 2. onnxruntime's transformer optimizer recognises and fuses it (embedding + layer norm,
    attention, bias + GELU, skip + layer norm): ~1.2x faster than the plain export;
 3. onnxruntime's dynamic quantization of the weights to int8, per output channel (one
@@ -65,7 +65,7 @@ def _export_fp32(target: Path) -> None:
     raw = target.with_name(target.stem + ".raw.onnx")
     dynamic = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "last_hidden_state")}
     with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer notes about Python control flow in BERT
+        warnings.simplefilter("ignore")  # tracer notes about Python control flow in the encoder
         torch.onnx.export(
             Encoder(model),
             tuple(sample[name] for name in INPUTS),

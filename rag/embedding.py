@@ -3,7 +3,7 @@ of three backends chosen by ``settings.embed_backend``:
 
 - ``torch``: sentence-transformers on PyTorch. The reference, and the backend on CUDA.
 - ``onnx``: the same network exported to ONNX (``rag.embed_onnx``), run by onnxruntime with
-  its fused BERT operators; fp32, vectors equal torch's to rounding.
+  its fused transformer-encoder operators; fp32, vectors equal torch's to rounding.
 - ``onnx-int8``: that graph with int8 weights; about 3x torch's documents/s on a 2-core CPU,
   vectors within cosine ~0.99 of torch's.
 - ``auto``: torch on CUDA, onnx-int8 on a CPU.

@@ -99,10 +99,7 @@ class LlamaCppGenerator(ChatGenerator):
                 f"the prompt is {len(ids)} tokens, over the llama.cpp context of "
                 f"{self.settings.llama_context}; raise RAG_LLAMA_CONTEXT or send less context"
             )
-        common = 0
-        limit = min(len(self._evaluated), len(ids) - 1)
-        while common < limit and self._evaluated[common] == ids[common]:
-            common += 1
+        common = self._cached_count(ids)
         self.llm.n_tokens = common
         self._evaluated = self._evaluated[:common]
         self.llm.eval(ids[common:])
@@ -110,12 +107,13 @@ class LlamaCppGenerator(ChatGenerator):
         return self._last_logits()
 
     def _cached_count(self, ids: list[int]) -> int:
+        """How many leading tokens of ``ids`` the context already holds, leaving at least the
+        last one to evaluate (its logits are needed)."""
         count = 0
-        for a, b in zip(self._evaluated, ids, strict=False):
-            if a != b:
-                break
+        limit = min(len(self._evaluated), len(ids) - 1)
+        while count < limit and self._evaluated[count] == ids[count]:
             count += 1
-        return min(count, len(ids) - 1)
+        return count
 
     def warm_up(self, prefix_messages: list[dict]) -> None:
         """Evaluate the fixed prefix now: every later prompt starts with it."""
