@@ -8,7 +8,8 @@ same chunks (and the ratio: how close ingest gets to the embedder's own speed), 
 on disk, retrieval latency p50/p95 for dense, BM25 and fused search, start-up time
 and peak memory of the app with the built index (what `rag-ui` does before serving, but
 for the generator's load, which `rag eval` reports as model_load_s), and how long the
-UI's upload of a one-abstract file takes on that index (then undone). Prints one table.
+UI's upload of a one-abstract file takes on that index, with searches running meanwhile
+and a check that the new paper is found after it (then undone). Prints one table.
 
 Documents are synthetic but abstract-like: sentences of the shipped corpus recombined,
 with made-up method names and numbers, so every document is unique and of realistic length.
@@ -64,29 +65,57 @@ def _latencies(fn, queries: list[str]) -> tuple[float, float]:
     return statistics.median(times), percentile(times, 95)
 
 
-def time_upload(settings, retriever, folder: Path, size: int) -> float:
-    """Seconds the UI's upload of a one-abstract file takes on this index; then undo it.
+def time_upload(settings, retriever, folder: Path, size: int) -> dict:
+    """Time the UI's upload of a one-abstract file on this index, with searches running
+    meanwhile; check the new paper is found after it; then undo it.
 
-    What the upload button runs: ``add_file`` (parse, keep the file, incremental ingest,
-    which reads every stored paper's metadata and rebuilds BM25) and the retriever's
-    refresh. The undo ingests the kept file as holding nothing, which removes its paper.
+    What the upload button runs: ``add_file`` (parse, keep the file, ingest planned from
+    the incoming paper alone, its chunks added to BM25's side index) and the retriever's
+    refresh. The undo ingests the kept file as holding nothing, which removes its paper
+    (and rebuilds BM25 whole, untimed).
     """
+    import threading
+
     from rag.ingest import ingest_papers
     from rag.uploads import add_file, kept_path
 
+    doc = make_documents(1, seed=size + 1)[0]
     path = folder / "bench-upload.jsonl"
-    path.write_text(json.dumps(make_documents(1, seed=size + 1)[0]) + "\n")
+    path.write_text(json.dumps(doc) + "\n")
+    done, searches, errors = threading.Event(), [0], []
+
+    def search_meanwhile() -> None:
+        while not done.is_set():
+            try:
+                retriever.search(doc["abstract"][:80])
+                searches[0] += 1
+            except Exception as exc:  # reported in the table, not raised
+                errors.append(repr(exc))
+
+    searcher = threading.Thread(target=search_meanwhile)
+    searcher.start()
     start = time.perf_counter()
     report = add_file(path, path.name, settings)
     retriever.refresh()
     elapsed = time.perf_counter() - start
+    done.set()
+    searcher.join()
     if report.added != 1:
         raise RuntimeError(f"upload probe added {report.added} papers, expected 1")
+    found = [
+        retriever.search(doc["abstract"], top_k=1, mode=mode)[0].title == doc["title"]
+        for mode in ("hybrid", "keyword")
+    ]
     kept = kept_path(path.name, settings)
     ingest_papers([], settings, files=[kept], progress=False)
     kept.unlink()
     retriever.refresh()
-    return elapsed
+    return {
+        "upload_s": elapsed,
+        "searches_during": searches[0],
+        "search_errors": len(errors),
+        "found_after": all(found),
+    }
 
 
 def measure(size: int, server: str | None, index_dir: Path | None = None) -> dict:
@@ -153,7 +182,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         )
         keyword = _latencies(lambda q: retriever.keyword.retrieve(q), queries)
         fused = _latencies(retriever.search, queries)
-        upload_s = time_upload(settings, retriever, Path(tmp), size)
+        upload = time_upload(settings, retriever, Path(tmp), size)
     return {
         "docs": size,
         "chunks": retriever.store.count(),
@@ -168,7 +197,7 @@ def measure(size: int, server: str | None, index_dir: Path | None = None) -> dic
         "dense_ms": dense,
         "bm25_ms": keyword,
         "fused_ms": fused,
-        "upload_s": upload_s,
+        **upload,
     }
 
 
@@ -241,7 +270,8 @@ def main() -> int:
         print(f"done {size}", file=sys.stderr, flush=True)
     header = ("docs", "chunks", "ingest doc/s", "embed doc/s", "ratio", "peak MB", "disk MB",
               "start s median (max)", "app MB", "dense p50/p95 ms", "BM25 p50/p95 ms",
-              "fused p50/p95 ms", "upload s")  # fmt: skip
+              "fused p50/p95 ms", "upload s", "searches during (errors)",
+              "found after")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in rows:
@@ -253,6 +283,8 @@ def main() -> int:
             f"{r['start_s']:.1f} ({r['start_max_s']:.1f})", f"{r['app_mb']:.0f}",
             *(f"{r[k][0]:.0f} / {r[k][1]:.0f}" for k in ("dense_ms", "bm25_ms", "fused_ms")),
             f"{r['upload_s']:.1f}",
+            f"{r.get('searches_during', '-')} ({r.get('search_errors', '-')})",
+            {True: "yes", False: "NO"}.get(r.get("found_after"), "-"),
         ]  # fmt: skip
         print("| " + " | ".join(map(str, cells)) + " |")
     return 0

@@ -14,10 +14,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from rag.chunking import chunk_papers, make_splitter
+from rag.chunking import chunk_papers, keyword_node, make_splitter
 from rag.documents import Paper
 from rag.embedding import embedder_for
-from rag.keyword import MANIFEST, build_keyword_index, invalidate_keyword_index
+from rag.keyword import (
+    build_keyword_index,
+    has_delta,
+    invalidate_keyword_index,
+    keyword_index_trusted,
+    open_delta,
+    save_delta,
+)
 from rag.settings import Settings
 from rag.store import PaperStore, StoredPaper
 
@@ -111,10 +118,28 @@ def ingest_papers(
     files: list[Path] | None = None,
     prune: bool = False,
     progress: bool = True,
+    new_files: bool = False,
+    keyword_side: bool = False,
 ) -> IngestReport:
-    """Bring the index in line with ``papers`` read from ``files`` (see module docstring)."""
+    """Bring the index in line with ``papers`` read from ``files`` (see module docstring).
+
+    ``new_files``: no indexed paper came from ``files`` before (a first upload of a file),
+    so nothing can have vanished from them: only the incoming papers' stored versions are
+    read, not every stored paper's. ``keyword_side``: record the written chunks in the
+    keyword index's side index when it has room, instead of rebuilding BM25 whole (an
+    upload); otherwise, and always at a plain ingest, BM25 is rebuilt and any side index
+    folded in.
+    """
     store = PaperStore.open(settings, create=True)
-    stored = store.stored_papers()
+    scoped = new_files and not prune
+    folder = settings.keyword_dir
+    delta = open_delta(store, folder) if keyword_side else None
+    if scoped:
+        stored = store.stored_papers([p.doc_id for p in papers])
+        papers_before = delta.papers if delta else store.count_papers()
+    else:
+        stored = store.stored_papers()
+        papers_before = len(stored)
     file_keys = {str(Path(f).resolve()) for f in (files or [])}
     to_add, to_update, unchanged, to_remove = plan_ingest(
         papers, stored, file_keys, prune, settings.chunking_key
@@ -123,19 +148,28 @@ def ingest_papers(
     report = IngestReport(
         added=len(to_add), updated=len(to_update), unchanged=unchanged, removed=len(to_remove)
     )
+    report.total_papers = papers_before + len(to_add) - len(to_remove)
     work = to_update + to_add
-    if work or to_remove or not (settings.keyword_dir / MANIFEST).exists():
-        invalidate_keyword_index(settings.keyword_dir)
-        if work:
-            _write_papers(work, stored, store, settings, progress)
+    changed = len(work) + len(to_remove)
+    if delta is not None and delta.papers_written + changed > settings.keyword_delta_papers:
+        delta = None  # the side index would grow too large: rebuild whole
+    stale_bm25 = not keyword_index_trusted(folder) or (delta is None and has_delta(folder))
+    if changed or stale_bm25:
+        invalidate_keyword_index(folder)
+        written, replaced = _write_papers(work, stored, store, settings, progress)
         # Removals last: a crash before this point loses nothing.
-        store.delete_chunks([cid for doc_id in to_remove for cid in stored[doc_id].chunk_ids])
-        if store.count():
-            build_keyword_index(store, settings.keyword_dir, settings.candidate_k)
+        removed = [cid for doc_id in to_remove for cid in stored[doc_id].chunk_ids]
+        store.delete_chunks(removed)
+        if not store.count():
+            shutil.rmtree(folder, ignore_errors=True)
+        elif delta is not None:
+            delta.add(list(written), list(written.values()), replaced + removed)
+            delta.papers_written += changed
+            delta.store_chunks, delta.papers = store.count(), report.total_papers
+            save_delta(folder, delta)
         else:
-            shutil.rmtree(settings.keyword_dir, ignore_errors=True)
+            build_keyword_index(store, folder, settings.candidate_k)
     report.chunks = store.count()
-    report.total_papers = len(stored) + len(to_add) - len(to_remove)
     return report
 
 
@@ -155,7 +189,15 @@ def _write_papers(
     store: PaperStore,
     settings: Settings,
     progress: bool,
-) -> None:
+) -> tuple[dict[str, str], list[str]]:
+    """Chunk, embed and store ``papers``, replacing their stored versions.
+
+    Returns the written chunks (id -> keyword text) and the ids of older chunks removed.
+    """
+    written: dict[str, str] = {}
+    replaced: list[str] = []
+    if not papers:
+        return written, replaced
     embedder = embedder_for(settings)
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap, embedder.tokenize)
     bar = tqdm(total=len(papers), unit="paper", desc="Embedding", disable=not progress)
@@ -175,5 +217,10 @@ def _write_papers(
         ]
         store.upsert_nodes(nodes)
         store.delete_chunks(stale)
+        for node in nodes:
+            text = keyword_node(node.node_id, node.metadata["title"], node.get_content())
+            written[node.node_id] = text.get_content()
+        replaced += stale
         bar.update(len(batch))
     bar.close()
+    return written, replaced

@@ -2,8 +2,9 @@
 
 Built from the Chroma collection (the source of truth), so it can always be rebuilt;
 a manifest records the chunk and paper counts it was built from. A chunk count that no
-longer matches the store, or a manifest without those counts (an older format), triggers
-a rebuild.
+longer matches the store, a change to the store that was cut short, or a manifest from an
+older format triggers a rebuild. Chunks written by an upload since the build are searched
+in a side index (rag/keyword_delta.py) until the next full build.
 
 Loading memory-maps the saved index rather than reading it: at 100k papers, reading
 parsed every chunk's JSON (about 1 s of the app's start and 370 MB), where a search only
@@ -15,10 +16,20 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chunking import keyword_node
+from rag.keyword_delta import (
+    DELTA,
+    PENDING,
+    KeywordDelta,
+    MainStats,
+    read_delta,
+    tokenize,
+    write_delta,
+)
 from rag.store import PaperStore
 
 MANIFEST = "rag_manifest.json"
@@ -26,15 +37,33 @@ MANIFEST = "rag_manifest.json"
 
 @dataclass
 class KeywordIndex:
-    """A loaded BM25 retriever and the number of papers it was built from."""
+    """A loaded BM25 index (with its side index of recent chunks) and its paper count."""
 
     retriever: object  # llama_index.retrievers.bm25.BM25Retriever, imported lazily
     papers: int
+    build: str = ""  # names the full build loaded: a refresh reuses it while it is current
+    stats: MainStats | None = None
+    delta: KeywordDelta | None = None
 
     def retrieve(self, query: str) -> list:
         """The best-scoring chunks for ``query`` (llama-index ``NodeWithScore`` objects),
-        searched without the words that ask for papers (:func:`keyword_query`)."""
-        return self.retriever.retrieve(keyword_query(query))
+        searched without the words that ask for papers (:func:`keyword_query`); none for a
+        question of stop-words alone."""
+        query = keyword_query(query)
+        try:
+            hits = self.retriever.retrieve(query)
+        except (ValueError, IndexError):  # no query term is in the main index
+            hits = []
+        if not self.delta or self.stats is None:
+            return hits
+        from llama_index.core.schema import NodeWithScore, TextNode
+
+        # A side chunk replaces the main index's version of it; a stale one is dropped.
+        merged = {h.node.node_id: h for h in hits if h.node.node_id not in self.delta.stale}
+        for cid, score in self.delta.score(tokenize([query])[0], self.stats).items():
+            merged[cid] = NodeWithScore(node=TextNode(id_=cid, text=""), score=score)
+        ranked = sorted(merged.values(), key=lambda h: h.score, reverse=True)
+        return ranked[: self.retriever.similarity_top_k]
 
 
 # Words a question uses to ask for papers ("Which papers ...?", "Is there work on ...?",
@@ -55,22 +84,42 @@ def keyword_query(question: str) -> str:
 
 
 def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordIndex:
-    """Build BM25 over every stored chunk and persist it atomically into ``folder``."""
+    """Build BM25 over every stored chunk and persist it atomically into ``folder``.
+
+    Tokenized here rather than by ``BM25Retriever(nodes=...)`` (which does the same:
+    bm25s with the English stemmer and stop-words) because the side index needs the mean
+    chunk length, which bm25s computes but does not keep.
+    """
+    import bm25s
     import Stemmer
+    from llama_index.core.vector_stores.utils import node_to_metadata_dict
     from llama_index.retrievers.bm25 import BM25Retriever
 
     nodes, papers = [], 0
     for chunk_id, meta, text in store.iter_rows(["metadatas", "documents"]):
         nodes.append(keyword_node(chunk_id, meta["title"], text))
         papers += meta["chunk"] == 0  # a paper's first chunk, as PaperStore.count_papers counts
+    stemmer = Stemmer.Stemmer("english")
+    tokens = bm25s.tokenize(
+        [node.get_content() for node in nodes],
+        stopwords="en",
+        stemmer=stemmer,
+        show_progress=False,
+    )
+    mean_length = sum(map(len, tokens.ids)) / max(len(nodes), 1)
+    bm25 = bm25s.BM25()
+    bm25.index(tokens, show_progress=False)
+    bm25.corpus = [node_to_metadata_dict(n) | {"node_id": n.node_id} for n in nodes]
     retriever = BM25Retriever(
-        nodes=nodes, stemmer=Stemmer.Stemmer("english"), language="en", similarity_top_k=top_k
+        existing_bm25=bm25, stemmer=stemmer, language="en", similarity_top_k=top_k
     )
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     retriever.persist(str(tmp), show_progress=False)
-    (tmp / MANIFEST).write_text(json.dumps({"chunks": len(nodes), "papers": papers}))
+    build = uuid.uuid4().hex
+    manifest = {"chunks": len(nodes), "papers": papers, "mean_length": mean_length, "build": build}
+    (tmp / MANIFEST).write_text(json.dumps(manifest))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -79,24 +128,85 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordI
         folder.rename(old)
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
-    return KeywordIndex(retriever, papers)
+    return KeywordIndex(retriever, papers, build, _main_stats(retriever, manifest))
 
 
 def invalidate_keyword_index(folder: Path) -> None:
-    """Mark the saved index stale before the store changes: a crash can't leave it trusted."""
-    (folder / MANIFEST).unlink(missing_ok=True)
+    """Mark the saved index untrusted before the store changes: a crash can't leave it
+    trusted. A full build (a fresh folder) or a side-index update clears the mark."""
+    if folder.exists():
+        (folder / PENDING).touch()
 
 
-def load_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordIndex:
-    """Load the persisted index, rebuilding it if it is missing or was built from other data."""
+def open_delta(store: PaperStore, folder: Path) -> KeywordDelta | None:
+    """The side index to extend, when the saved keyword index matches the store (an empty
+    one if there is none yet); None when only a full build will do."""
+    built = _trusted_manifest(folder)
+    if built is None:
+        return None
+    delta = read_delta(folder) or KeywordDelta(store_chunks=built["chunks"], papers=built["papers"])
+    return delta if delta.store_chunks == store.count() else None
+
+
+def save_delta(folder: Path, delta: KeywordDelta) -> None:
+    """Save the extended side index and trust the saved index again."""
+    write_delta(folder, delta)
+    (folder / PENDING).unlink(missing_ok=True)
+
+
+def keyword_index_trusted(folder: Path) -> bool:
+    """Whether the saved index was fully written and is of the current format."""
+    return _trusted_manifest(folder) is not None
+
+
+def has_delta(folder: Path) -> bool:
+    """Whether chunks wait in the side index for a full build to fold them in."""
+    return (folder / DELTA).exists()
+
+
+def load_keyword_index(
+    store: PaperStore, folder: Path, top_k: int, loaded: KeywordIndex | None = None
+) -> KeywordIndex:
+    """Load the persisted index, rebuilding it if it is missing or was built from other data.
+
+    ``loaded``: the index loaded before; its main part is reused while it is the current
+    build, so a refresh after an upload reads only the side index.
+    """
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    manifest = folder / MANIFEST
-    if manifest.exists():
-        built = json.loads(manifest.read_text())
-        chunks, papers = built.get("chunks"), built.get("papers")
-        if chunks == store.count() and papers is not None:
-            retriever = BM25Retriever.from_persist_dir(str(folder), show_progress=False, mmap=True)
-            retriever.similarity_top_k = min(top_k, chunks)
-            return KeywordIndex(retriever, papers)
+    built = _trusted_manifest(folder)
+    if built is not None:
+        delta = read_delta(folder)
+        if (delta.store_chunks if delta else built["chunks"]) == store.count():
+            if loaded is not None and loaded.build == built["build"]:
+                retriever, stats = loaded.retriever, loaded.stats
+            else:
+                retriever = BM25Retriever.from_persist_dir(
+                    str(folder), show_progress=False, mmap=True
+                )
+                retriever.similarity_top_k = min(top_k, built["chunks"])
+                stats = _main_stats(retriever, built)
+            papers = delta.papers if delta else built["papers"]
+            return KeywordIndex(retriever, papers, built["build"], stats, delta)
     return build_keyword_index(store, folder, top_k)
+
+
+def _trusted_manifest(folder: Path) -> dict | None:
+    """The saved build's manifest, unless a change was cut short or it is an older format."""
+    manifest = folder / MANIFEST
+    if (folder / PENDING).exists() or not manifest.exists():
+        return None
+    built = json.loads(manifest.read_text())
+    if any(built.get(key) is None for key in ("chunks", "papers", "mean_length", "build")):
+        return None
+    return built
+
+
+def _main_stats(retriever, built: dict) -> MainStats:
+    bm25 = retriever.bm25
+    return MainStats(
+        chunks=int(bm25.scores["num_docs"]),
+        mean_length=float(built["mean_length"]),
+        vocab=bm25.vocab_dict,
+        indptr=bm25.scores["indptr"],
+    )

@@ -41,7 +41,7 @@ class HybridRetriever:
         if self.settings.hybrid:
             # One assignment: a search running meanwhile keeps the index it started with.
             self.keyword = load_keyword_index(
-                self.store, self.settings.keyword_dir, self.settings.candidate_k
+                self.store, self.settings.keyword_dir, self.settings.candidate_k, self.keyword
             )
 
     def count_papers(self) -> int:
@@ -118,11 +118,7 @@ class HybridRetriever:
 
     @staticmethod
     def _keyword_hits(keyword, question: str) -> list:
-        try:
-            hits = keyword.retrieve(question)
-        except (ValueError, IndexError):  # a question of only stop-words has no BM25 terms
-            return []
-        return [hit for hit in hits if hit.score and hit.score > 0]
+        return [hit for hit in keyword.retrieve(question) if hit.score and hit.score > 0]
 
     @staticmethod
     def _group_by_paper(candidates: dict[str, _Candidate], top_k: int) -> list[Source]:

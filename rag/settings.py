@@ -166,6 +166,13 @@ class Settings(BaseModel):
     candidate_k: int = Field(default=20, ge=1, description="Hits taken from each retriever.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     hybrid: bool = Field(default=True, description="Fuse BM25 with dense; false = dense only.")
+    keyword_delta_papers: int = Field(
+        default=1000,
+        ge=0,
+        description="Papers uploads may add or change before BM25 is rebuilt whole; until "
+        "then they are searched in a side index (0 = rebuild at every upload). `rag ingest` "
+        "always rebuilds.",
+    )
 
     # generation
     generator: str = Field(default="qwen2.5-1.5b", description="Key in rag.weights.GENERATORS.")

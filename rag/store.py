@@ -17,6 +17,7 @@ from rag.errors import RagError
 from rag.settings import Settings
 
 PAGE = 5000  # rows per Chroma get(), keeps memory flat on large collections
+FILTER_IDS = 500  # paper ids per filtered get(): bounds the size of Chroma's SQL query
 
 
 @dataclass
@@ -140,10 +141,18 @@ class PaperStore:
             yield from zip(ids, metas, docs, strict=True)
             offset += len(ids)
 
-    def stored_papers(self) -> dict[str, StoredPaper]:
-        """doc_id -> what the index holds for it."""
+    def stored_papers(self, doc_ids: list[str] | None = None) -> dict[str, StoredPaper]:
+        """doc_id -> what the index holds for it: every paper, or those of ``doc_ids``.
+
+        The whole collection is read a page at a time; named papers by a metadata filter,
+        so their cost does not grow with the index.
+        """
+        if doc_ids is None:
+            rows = self.iter_rows(["metadatas"])
+        else:
+            rows = self._rows_of_papers(list(dict.fromkeys(doc_ids)))
         papers: dict[str, StoredPaper] = {}
-        for chunk_id, meta, _ in self.iter_rows(["metadatas"]):
+        for chunk_id, meta, _ in rows:
             doc_id = meta["doc_id"]
             paper = papers.get(doc_id)
             if paper is None:
@@ -158,6 +167,12 @@ class PaperStore:
                 )
             paper.chunk_ids.append(chunk_id)
         return papers
+
+    def _rows_of_papers(self, doc_ids: list[str]):
+        for start in range(0, len(doc_ids), FILTER_IDS):
+            batch = doc_ids[start : start + FILTER_IDS]
+            page = self.collection.get(where={"doc_id": {"$in": batch}}, include=["metadatas"])
+            yield from zip(page["ids"], page["metadatas"], [None] * len(page["ids"]), strict=True)
 
     def get_chunks(self, chunk_ids: list[str]) -> dict[str, tuple[dict, str]]:
         """chunk_id -> (metadata, chunk text) for the ids that exist."""

@@ -72,11 +72,21 @@ def add_file(
     if not papers:
         tmp.unlink(missing_ok=True)
         raise RagError(f"{original_name}: no abstracts found in it")
+    first_upload = not target.exists()
     tmp.replace(target)
     # The papers were parsed from the temporary name; record the kept file instead.
     kept = str(target.resolve())
     for paper in papers:
         paper.sources = [kept if s == tmp_name else s for s in paper.sources]
-    report = ingest_papers(papers, settings, files=[target], progress=progress)
+    # A file name never uploaded before holds no indexed paper yet, so the ingest reads
+    # only the incoming papers' stored versions; either way BM25 is extended, not rebuilt.
+    report = ingest_papers(
+        papers,
+        settings,
+        files=[target],
+        progress=progress,
+        new_files=first_upload,
+        keyword_side=True,
+    )
     report.notes += [f"skipped {s.replace(tmp_name, original_name)}" for s in skipped or []]
     return report
