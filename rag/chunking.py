@@ -14,6 +14,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import BaseNode, TextNode
 
 from rag.documents import Paper
+from rag.types import META_FIELDS
 
 # Keys stored with each chunk; only the title is embedded / shown to the splitter.
 STORED_ONLY_KEYS = [
@@ -25,11 +26,14 @@ STORED_ONLY_KEYS = [
     "title_is_derived",
     "chunk",
     "n_chunks",
+    *META_FIELDS,
 ]
 
 
 def chunk_id(doc_id: str, index: int) -> str:
-    """Deterministic chunk id: re-ingesting the same paper overwrites, never duplicates."""
+    """Deterministic chunk id: re-ingesting the same paper overwrites, never duplicates.
+
+    :func:`rag.store.paper_of` reads the doc id back."""
     return f"{doc_id}:{index}"
 
 
@@ -58,6 +62,7 @@ def paper_to_document(paper: Paper) -> Document:
             "sources": json.dumps(paper.sources),
             "abstract": paper.text,
             "title_is_derived": paper.title_is_derived,
+            **paper.meta.to_metadata(),
         },
         excluded_embed_metadata_keys=list(STORED_ONLY_KEYS),
         excluded_llm_metadata_keys=list(STORED_ONLY_KEYS),

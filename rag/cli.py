@@ -32,8 +32,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     paths = args.paths or [DEFAULT_CORPUS]
     files = expand_paths(paths)
     skipped: list[str] | None = [] if args.skip_bad else None
-    papers = load_papers(files, skipped)  # every file parsed before the index is touched
-    for problem in skipped or []:
+    notes: list[str] = []
+    papers = load_papers(files, skipped, notes)  # every file parsed before the index is touched
+    for problem in [*(skipped or []), *notes]:
         print(f"skipped {problem}", file=sys.stderr)
     if not papers:
         raise RagError("no abstracts found in " + ", ".join(map(str, paths)))
@@ -48,15 +49,31 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Print the ranked sources for a question, no generation."""
     from rag.pipeline import Assistant
 
-    assistant = Assistant(_settings(args))
+    assistant = Assistant(_settings(args)).filtered(_paper_filter(args))
     sources = assistant.search(args.question)
     if args.json:
         print(json.dumps([s.to_dict() for s in sources], ensure_ascii=False))
         return 0
     for s in sources:
         dense = "-" if s.dense_score is None else f"{s.dense_score:.3f}"
-        print(f"[{s.rank}] {s.title}\n    doc {s.doc_id}  fused {s.score:.4f}  dense {dense}")
+        print(f"[{s.rank}] {_cited_title(s)}")
+        print(f"    doc {s.doc_id}  fused {s.score:.4f}  dense {dense}")
     return 0
+
+
+def _paper_filter(args: argparse.Namespace):
+    """The --year/--author/--venue/--category options as a filter."""
+    from rag.filters import parse_years
+    from rag.types import PaperFilter
+
+    start, end = parse_years(args.year) if args.year else (None, None)
+    return PaperFilter(start, end, args.author or "", args.venue or "", args.category or "")
+
+
+def _cited_title(source) -> str:
+    """ "Surname et al. (Year). Title" where the authors or year are known, else the title."""
+    who = source.meta.author_year()
+    return f"{who}. {source.title}" if who else source.title
 
 
 def _read_batch(path: Path) -> list[dict]:
@@ -88,12 +105,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
             raise RagError("give a question, or --file questions.jsonl")
         clean_question(args.question, settings.max_question_chars)  # fail before loading models
         batch = [{"question": args.question, "history": []}]
-    assistant = Assistant(settings)
+    assistant = Assistant(settings).filtered(_paper_filter(args))
     print(f"loading {settings.generator}...", file=sys.stderr, flush=True)
     assistant.warm_up()  # model load is start-up, not part of each answer's timings
     failures = 0
+    if args.format in ("markdown", "bibtex"):
+        from rag.export import bibtex, cited, markdown
+
+        answers = [assistant.ask(item["question"], item["history"]) for item in batch]
+        print(markdown(answers) if args.format == "markdown" else bibtex(cited(answers)), end="")
+        return 0
     for item in batch:
-        if args.json:
+        if args.json or args.format == "json":
             try:
                 answer = assistant.ask(item["question"], item["history"])
             except RagError as exc:  # one bad question does not stop a batch
@@ -124,7 +147,7 @@ def _print_streamed(assistant, question: str, history: list[dict]) -> None:
     print("\nSources:" if not answer.abstained else "\nClosest papers found:")
     for s in answer.sources:
         mark = "*" if s.rank in cited else " "
-        print(f" {mark}[{s.rank}] {s.title}  (doc {s.doc_id})")
+        print(f" {mark}[{s.rank}] {_cited_title(s)}  (doc {s.doc_id})")
     t = answer.timings
     print(f"\nfirst token {t.get('first_token_s', 0):.1f}s, total {t.get('total_s', 0):.1f}s")
 
@@ -186,11 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--chroma-port", type=int, help="Chroma server port (env RAG_CHROMA_PORT)")
     common.add_argument("--device", choices=["auto", "cpu", "cuda"], help="env RAG_DEVICE")
 
+    filters = argparse.ArgumentParser(add_help=False)
+    group = filters.add_argument_group("paper filters (only papers with that metadata match)")
+    group.add_argument("--year", help="YEAR, FROM-TO, FROM- or -TO (e.g. 2023-)")
+    group.add_argument("--author", help="an author's name or surname; case and accents ignored")
+    group.add_argument("--venue", help="words of the journal or conference name")
+    group.add_argument("--category", help="an arXiv category or keyword (e.g. cs.CL)")
+
     parser = argparse.ArgumentParser(prog="rag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", parents=[common], help="index abstracts (incremental)")
-    p.add_argument("paths", nargs="*", type=Path, help=".txt/.jsonl/.csv files or folders")
+    p.add_argument("paths", nargs="*", type=Path, help=".txt/.jsonl/.csv/.bib files or folders")
     p.add_argument("--prune", action="store_true", help="also drop papers not in these paths")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
@@ -198,16 +228,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("search", parents=[common], help="ranked sources, no generation")
+    p = sub.add_parser("search", parents=[common, filters], help="ranked sources, no generation")
     p.add_argument("question")
     p.add_argument("--top-k", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("ask", parents=[common], help="answer with [n] citations")
+    p = sub.add_parser("ask", parents=[common, filters], help="answer with [n] citations")
     p.add_argument("question", nargs="?")
     p.add_argument("--file", type=Path, help='JSONL: {"question": ..., "history": [...]}')
     p.add_argument("--json", action="store_true", help="one JSON object per question")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "markdown", "bibtex"],
+        default="text",
+        help="markdown: the answers with reference lists; bibtex: the cited papers",
+    )
     p.add_argument("--top-k", type=int)
     p.add_argument("--generator", help="generator key (env RAG_GENERATOR)")
     p.set_defaults(func=cmd_ask)

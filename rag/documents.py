@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from rag.types import PaperMeta
 
 _WS = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
@@ -48,6 +51,7 @@ class Paper:
     title: str
     sources: list[str] = field(default_factory=list)
     title_is_derived: bool = False
+    meta: PaperMeta = field(default_factory=PaperMeta)
 
     @property
     def doc_id(self) -> str:
@@ -56,34 +60,57 @@ class Paper:
 
     @property
     def content_hash(self) -> str:
-        """Changes when anything that is stored for the paper changes (title or text)."""
+        """Changes when anything that is stored for the paper changes (title, text or the
+        bibliographic fields; a paper without the latter hashes as before they existed)."""
         payload = f"{self.title}\x00{clean_text(self.text)}"
+        if self.meta.known():
+            payload += "\x00" + json.dumps(self.meta.to_dict(), sort_keys=True)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def make_paper(text: str, title: str | None, source: str) -> Paper:
+def make_paper(text: str, title: str | None, source: str, meta: PaperMeta | None = None) -> Paper:
     """Build a paper, deriving a title when the source has none."""
     text = clean_text(text)
     title = clean_text(title) if title else ""
+    meta = meta or PaperMeta()
     if title:
-        return Paper(text=text, title=title, sources=[source])
-    return Paper(text=text, title=derive_title(text), sources=[source], title_is_derived=True)
+        return Paper(text=text, title=title, sources=[source], meta=meta)
+    return Paper(
+        text=text, title=derive_title(text), sources=[source], title_is_derived=True, meta=meta
+    )
+
+
+def _identifiers(paper: Paper) -> list[str]:
+    """Keys under which two records are the same paper: its text, DOI and arXiv id."""
+    keys = [paper.doc_id]
+    if paper.meta.doi:
+        keys.append("doi:" + paper.meta.doi)
+    if paper.meta.arxiv_id:
+        keys.append("arxiv:" + paper.meta.arxiv_id)
+    return keys
 
 
 def deduplicate(papers: list[Paper]) -> list[Paper]:
-    """Merge papers with the same id: keep a real title over a derived one, union the sources."""
-    merged: dict[str, Paper] = {}
+    """Merge records of one paper (same text, DOI or arXiv id): the first record's text, a
+    real title over a derived one, the richer record's bibliographic fields, all sources."""
+    merged: list[Paper] = []
+    by_key: dict[str, Paper] = {}
     for paper in papers:
-        seen = merged.get(paper.doc_id)
+        seen = next((by_key[k] for k in _identifiers(paper) if k in by_key), None)
         if seen is None:
-            merged[paper.doc_id] = Paper(
+            seen = Paper(
                 text=paper.text,
                 title=paper.title,
                 sources=list(paper.sources),
                 title_is_derived=paper.title_is_derived,
+                meta=paper.meta,
             )
-            continue
-        if seen.title_is_derived and not paper.title_is_derived:
-            seen.title, seen.title_is_derived = paper.title, False
-        seen.sources.extend(s for s in paper.sources if s not in seen.sources)
-    return list(merged.values())
+            merged.append(seen)
+        else:
+            if seen.title_is_derived and not paper.title_is_derived:
+                seen.title, seen.title_is_derived = paper.title, False
+            seen.sources.extend(s for s in paper.sources if s not in seen.sources)
+            seen.meta = seen.meta.merged_with(paper.meta)
+        for key in _identifiers(paper) + _identifiers(seen):
+            by_key.setdefault(key, seen)
+    return merged

@@ -62,6 +62,8 @@ def _merge_with_stored(paper: Paper, stored: StoredPaper | None, files: set[str]
         title=paper.title,
         sources=list(dict.fromkeys(paper.sources + kept)),
         title_is_derived=paper.title_is_derived,
+        # Fields the other files' records gave stay, unless this record knows more.
+        meta=paper.meta.merged_with(stored.meta) if kept else paper.meta,
     )
     if kept and paper.title_is_derived and not stored.title_is_derived:
         merged.title, merged.title_is_derived = stored.title, False
@@ -107,7 +109,13 @@ def plan_ingest(
         elif len(remaining) != len(old.sources):
             # Still held by a file not read this time: keep it, minus the file it left.
             to_update.append(
-                Paper(old.abstract, old.title, remaining, title_is_derived=old.title_is_derived)
+                Paper(
+                    old.abstract,
+                    old.title,
+                    remaining,
+                    title_is_derived=old.title_is_derived,
+                    meta=old.meta,
+                )
             )
     return to_add, to_update, unchanged, to_remove
 

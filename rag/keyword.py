@@ -30,9 +30,10 @@ from rag.keyword_delta import (
     tokenize,
     write_delta,
 )
-from rag.store import PaperStore
+from rag.store import PaperStore, paper_of
 
 MANIFEST = "rag_manifest.json"
+CHUNK_IDS = "rag_chunk_ids.json"  # the main index's chunk ids in its order (for filters)
 
 
 @dataclass
@@ -44,26 +45,65 @@ class KeywordIndex:
     build: str = ""  # names the full build loaded: a refresh reuses it while it is current
     stats: MainStats | None = None
     delta: KeywordDelta | None = None
+    folder: Path | None = None
+    _chunk_ids: list[str] | None = None
 
-    def retrieve(self, query: str) -> list:
+    def retrieve(self, query: str, papers: set[str] | None = None) -> list:
         """The best-scoring chunks for ``query`` (llama-index ``NodeWithScore`` objects),
         searched without the words that ask for papers (:func:`keyword_query`); none for a
-        question of stop-words alone."""
+        question of stop-words alone. ``papers``: only chunks of these doc ids (a filter),
+        ranked among themselves."""
         query = keyword_query(query)
-        try:
-            hits = self.retriever.retrieve(query)
-        except (ValueError, IndexError):  # no query term is in the main index
-            hits = []
+        if papers is not None:
+            hits = self._retrieve_within(query, papers)
+        else:
+            try:
+                hits = self.retriever.retrieve(query)
+            except (ValueError, IndexError):  # no query term is in the main index
+                hits = []
         if not self.delta or self.stats is None:
             return hits
-        from llama_index.core.schema import NodeWithScore, TextNode
-
         # A side chunk replaces the main index's version of it; a stale one is dropped.
         merged = {h.node.node_id: h for h in hits if h.node.node_id not in self.delta.stale}
         for cid, score in self.delta.score(tokenize([query])[0], self.stats).items():
-            merged[cid] = NodeWithScore(node=TextNode(id_=cid, text=""), score=score)
+            if papers is None or paper_of(cid) in papers:
+                merged[cid] = _hit(cid, score)
         ranked = sorted(merged.values(), key=lambda h: h.score, reverse=True)
         return ranked[: self.retriever.similarity_top_k]
+
+    def _retrieve_within(self, query: str, papers: set[str]) -> list:
+        """Main-index hits among ``papers`` only: every chunk is scored, the others masked
+        out, then the top k taken (bm25s ranks within a weight mask)."""
+        import numpy as np
+
+        terms = tokenize([query])[0]
+        if not terms or not papers:
+            return []
+        ids = self.chunk_ids()
+        mask = np.fromiter((paper_of(c) in papers for c in ids), dtype=np.float32, count=len(ids))
+        scores = self.retriever.bm25.get_scores(terms, weight_mask=mask)
+        k = min(self.retriever.similarity_top_k, int((scores > 0).sum()))
+        if k == 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [_hit(ids[i], float(scores[i])) for i in top]
+
+    def chunk_ids(self) -> list[str]:
+        """The main index's chunk ids in its own order (read once, on first need)."""
+        if self._chunk_ids is None:
+            path = self.folder / CHUNK_IDS if self.folder else None
+            if path is not None and path.exists():
+                self._chunk_ids = json.loads(path.read_text())
+            else:
+                self._chunk_ids = [doc["node_id"] for doc in self.retriever.corpus]
+        return self._chunk_ids
+
+
+def _hit(chunk: str, score: float):
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    return NodeWithScore(node=TextNode(id_=chunk, text=""), score=score)
 
 
 # Words a question uses to ask for papers ("Which papers ...?", "Is there work on ...?",
@@ -119,6 +159,7 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordI
     retriever.persist(str(tmp), show_progress=False)
     build = uuid.uuid4().hex
     manifest = {"chunks": len(nodes), "papers": papers, "mean_length": mean_length, "build": build}
+    (tmp / CHUNK_IDS).write_text(json.dumps([n.node_id for n in nodes]))
     (tmp / MANIFEST).write_text(json.dumps(manifest))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -128,7 +169,7 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordI
         folder.rename(old)
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
-    return KeywordIndex(retriever, papers, build, _main_stats(retriever, manifest))
+    return KeywordIndex(retriever, papers, build, _main_stats(retriever, manifest), None, folder)
 
 
 def invalidate_keyword_index(folder: Path) -> None:
@@ -187,7 +228,10 @@ def load_keyword_index(
                 retriever.similarity_top_k = min(top_k, built["chunks"])
                 stats = _main_stats(retriever, built)
             papers = delta.papers if delta else built["papers"]
-            return KeywordIndex(retriever, papers, built["build"], stats, delta)
+            index = KeywordIndex(retriever, papers, built["build"], stats, delta, folder)
+            if loaded is not None and loaded.build == built["build"]:
+                index._chunk_ids = loaded._chunk_ids
+            return index
     return build_keyword_index(store, folder, top_k)
 
 

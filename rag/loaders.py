@@ -1,7 +1,10 @@
-"""Read abstracts from text files (three layouts), JSONL, CSV, or folders of those.
+"""Read abstracts from text files (three layouts), JSONL (arXiv's metadata included), CSV,
+BibTeX, or folders of those.
 
 Hand-written because llama-index's readers treat a file as one document, while the
-shipped corpus holds many abstracts per file in three different layouts.
+shipped corpus holds many abstracts per file in three different layouts. JSON and CSV
+records may carry bibliographic columns (rag/metadata.py); BibTeX goes through
+bibtexparser (rag/bibtex.py).
 Every problem raises :class:`RagError` naming the file (and line) before anything is indexed.
 """
 
@@ -15,8 +18,9 @@ from typing import Any
 
 from rag.documents import Paper, deduplicate, make_paper
 from rag.errors import RagError
+from rag.metadata import meta_from_record
 
-SUPPORTED_SUFFIXES = (".txt", ".jsonl", ".csv")
+SUPPORTED_SUFFIXES = (".txt", ".jsonl", ".csv", ".bib")
 TEXT_KEYS = ("abstract", "text", "content", "summary")
 TITLE_KEYS = ("title", "name")
 MIN_ABSTRACT_CHARS = 200
@@ -124,8 +128,11 @@ def _fail(message: str, skipped: list[str] | None) -> None:
     skipped.append(message)
 
 
-def parse_jsonl(text: str, source: str, skipped: list[str] | None = None) -> list[Paper]:
-    """One JSON object per line with an ``abstract``/``text`` field and an optional ``title``."""
+def parse_jsonl(
+    text: str, source: str, skipped: list[str] | None = None, notes: list[str] | None = None
+) -> list[Paper]:
+    """One JSON object per line with an ``abstract``/``text`` field, an optional ``title``
+    and optional bibliographic fields (arXiv's metadata records are such lines)."""
     papers: list[Paper] = []
     for number, record in iter_jsonl(text, source, skipped):
         if not isinstance(record, dict):
@@ -137,12 +144,15 @@ def parse_jsonl(text: str, source: str, skipped: list[str] | None = None) -> lis
             _fail(f"{source}:{number}: no text field; give one of {', '.join(TEXT_KEYS)}",
                   skipped)  # fmt: skip
             continue
-        papers.append(make_paper(body, _pick(record, TITLE_KEYS), source))
+        papers.append(make_paper(body, _pick(record, TITLE_KEYS), source, meta_from_record(record)))
     return papers
 
 
-def parse_csv(text: str, source: str, skipped: list[str] | None = None) -> list[Paper]:
-    """A CSV with a header naming an ``abstract``/``text`` column and optionally ``title``."""
+def parse_csv(
+    text: str, source: str, skipped: list[str] | None = None, notes: list[str] | None = None
+) -> list[Paper]:
+    """A CSV with a header naming an ``abstract``/``text`` column, optionally ``title`` and
+    bibliographic columns (authors, year, venue, doi, ...)."""
     reader = csv.DictReader(text.splitlines())
     header = [str(h).strip().lower() for h in (reader.fieldnames or [])]
     if not any(key in header for key in TEXT_KEYS):
@@ -160,29 +170,46 @@ def parse_csv(text: str, source: str, skipped: list[str] | None = None) -> list[
             if body is None:
                 _fail(f"{source}:{reader.line_num}: empty text cell", skipped)
                 continue
-            papers.append(make_paper(body, _pick(record, TITLE_KEYS), source))
+            meta = meta_from_record(record)
+            papers.append(make_paper(body, _pick(record, TITLE_KEYS), source, meta))
     except csv.Error as exc:
         # The reader cannot resume after this: the rest of the file is unread either way.
         raise RagError(f"{source}:{reader.line_num}: malformed CSV ({exc})") from None
     return papers
 
 
-def _parse_text(text: str, source: str, skipped: list[str] | None = None) -> list[Paper]:
+def _parse_text(
+    text: str, source: str, skipped: list[str] | None = None, notes: list[str] | None = None
+) -> list[Paper]:
     return parse_text_layout(text, source)  # free text has no bad records to skip
 
 
-PARSERS = {".txt": _parse_text, ".jsonl": parse_jsonl, ".csv": parse_csv}
+def _parse_bibtex(
+    text: str, source: str, skipped: list[str] | None = None, notes: list[str] | None = None
+) -> list[Paper]:
+    from rag.bibtex import parse_bibtex
+
+    return parse_bibtex(text, source, skipped, notes)
 
 
-def load_file(path: Path, skipped: list[str] | None = None) -> list[Paper]:
-    """Parse one file by its suffix (``skipped``: collect bad records instead of failing)."""
+PARSERS = {".txt": _parse_text, ".jsonl": parse_jsonl, ".csv": parse_csv, ".bib": _parse_bibtex}
+
+
+def load_file(
+    path: Path, skipped: list[str] | None = None, notes: list[str] | None = None
+) -> list[Paper]:
+    """Parse one file by its suffix.
+
+    ``skipped``: collect bad records instead of failing. ``notes``: records left out by
+    design (a BibTeX entry without an abstract) are listed there.
+    """
     parser = PARSERS.get(path.suffix.lower())
     if parser is None:
         raise RagError(
             f"{path}: unsupported file type '{path.suffix or '(none)'}'; "
             f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    return parser(read_text(path), str(path.resolve()), skipped)
+    return parser(read_text(path), str(path.resolve()), skipped, notes)
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
@@ -207,11 +234,13 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_papers(paths: Iterable[Path], skipped: list[str] | None = None) -> list[Paper]:
+def load_papers(
+    paths: Iterable[Path], skipped: list[str] | None = None, notes: list[str] | None = None
+) -> list[Paper]:
     """Load and de-duplicate every abstract under ``paths`` (files or folders)."""
     papers: list[Paper] = []
     for file in expand_paths(paths):
-        papers.extend(load_file(file, skipped))
+        papers.extend(load_file(file, skipped, notes))
     return deduplicate(papers)
 
 

@@ -15,6 +15,7 @@ they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Iterator
@@ -51,7 +52,7 @@ from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, question_shape
 from rag.terms import split_sentences
-from rag.types import LINE_SHAPES, Answer, Draft, Event, Shape, Source, Verdict
+from rag.types import LINE_SHAPES, Answer, Draft, Event, PaperFilter, Shape, Source, Verdict
 
 ABSTAIN_TEXT = "The indexed abstracts do not answer this question."
 
@@ -105,10 +106,31 @@ class Assistant:
         self.checks = build_checks(settings.checks)
         self._generator = generator
         self._generator_lock = threading.Lock()  # UI threads must not load it twice
+        self._parent: Assistant | None = None  # a filtered view loads through its parent
+
+    def filtered(self, paper_filter: PaperFilter | None) -> Assistant:
+        """This assistant drawing only on the papers ``paper_filter`` keeps (a view for one
+        question, sharing the indexes and the model); itself for an empty filter.
+
+        A filter no indexed paper matches is an error that says so, not an abstention.
+        """
+        retriever = self.retriever.with_filter(paper_filter)
+        if retriever is self.retriever:
+            return self
+        if not retriever.matching_papers():
+            raise RagError(
+                f"no indexed paper matches the filter ({paper_filter.describe()}); "
+                "widen or clear it (papers without that metadata never match)"
+            )
+        view = copy.copy(self)
+        view.retriever, view._parent = retriever, self
+        return view
 
     @property
     def generator(self):
         """The language model, loaded on first use (search-only use never pays for it)."""
+        if self._parent is not None:
+            return self._parent.generator
         with self._generator_lock:
             if self._generator is None:
                 from rag.generator import load_generator

@@ -7,14 +7,16 @@ own score (the dense cosine drives the abstention floor) and group chunks into p
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 
 from rag.embedding import embedder_for
+from rag.filters import chroma_where
 from rag.keyword import load_keyword_index
 from rag.settings import Settings
 from rag.store import PaperStore
-from rag.types import Source
+from rag.types import PaperFilter, PaperMeta, Source
 
 
 @dataclass
@@ -34,7 +36,28 @@ class HybridRetriever:
         self.store = store or PaperStore.open(settings)
         self.embedder = embedder_for(settings)
         self.keyword = None
+        self.paper_filter: PaperFilter | None = None
+        self._where: dict | None = None
+        self._papers: set[str] | None = None
         self.refresh()
+
+    def with_filter(self, paper_filter: PaperFilter | None) -> HybridRetriever:
+        """This retriever restricted to the papers ``paper_filter`` keeps (a copy sharing the
+        loaded indexes, for one question); itself when the filter keeps everything."""
+        if paper_filter is None or paper_filter.is_empty():
+            return self
+        view = copy.copy(self)
+        view.paper_filter, view._where = paper_filter, chroma_where(paper_filter)
+        view._papers = None
+        return view
+
+    def matching_papers(self) -> set[str] | None:
+        """Doc ids the filter keeps (asked of Chroma once per view); None without a filter."""
+        if self._where is None:
+            return None
+        if self._papers is None:
+            self._papers = self.store.doc_ids_where(self._where)
+        return self._papers
 
     def refresh(self) -> None:
         """Reload the keyword index after an ingest (Chroma sees new rows by itself)."""
@@ -84,7 +107,8 @@ class HybridRetriever:
         if mode == "keyword" and keyword is None:
             raise ValueError("keyword-only search needs the BM25 index (hybrid=true)")
         if keyword is not None:
-            for rank, hit in enumerate(self._keyword_hits(keyword, question)):
+            hits = self._keyword_hits(keyword, question, self.matching_papers())
+            for rank, hit in enumerate(hits):
                 cand = candidates.setdefault(hit.node.node_id, _Candidate())
                 cand.keyword = float(hit.score)
                 cand.fused += 1.0 / (rrf_k + rank + 1)
@@ -110,15 +134,15 @@ class HybridRetriever:
         """Add the dense retriever's chunks for ``question`` (of ``doc_ids`` only, if given)
         to ``candidates``, with their cosine and reciprocal-rank share."""
         query_vector = self.embedder.embed_query(question)
-        hits = self.store.query(query_vector, self.settings.candidate_k, doc_ids)
+        hits = self.store.query(query_vector, self.settings.candidate_k, doc_ids, self._where)
         for rank, (cid, cosine, meta, text) in enumerate(hits):
             cand = candidates.setdefault(cid, _Candidate())
             cand.meta, cand.text, cand.dense = meta, text, cosine
             cand.fused += 1.0 / (self.settings.rrf_k + rank + 1)
 
     @staticmethod
-    def _keyword_hits(keyword, question: str) -> list:
-        return [hit for hit in keyword.retrieve(question) if hit.score and hit.score > 0]
+    def _keyword_hits(keyword, question: str, papers: set[str] | None) -> list:
+        return [hit for hit in keyword.retrieve(question, papers) if hit.score and hit.score > 0]
 
     @staticmethod
     def _group_by_paper(candidates: dict[str, _Candidate], top_k: int) -> list[Source]:
@@ -140,6 +164,7 @@ class HybridRetriever:
                     chunk=cand.text or "",
                     files=json.loads(cand.meta["sources"]),
                     title_is_derived=bool(cand.meta.get("title_is_derived", False)),
+                    meta=PaperMeta.from_metadata(cand.meta),
                 )
                 continue
             source.dense_score = _max(source.dense_score, cand.dense)

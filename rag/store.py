@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.errors import RagError
+from rag.filters import combine, search_keys
 from rag.settings import Settings
+from rag.types import PaperMeta
 
 PAGE = 5000  # rows per Chroma get(), keeps memory flat on large collections
 FILTER_IDS = 500  # paper ids per filtered get(): bounds the size of Chroma's SQL query
@@ -32,6 +34,7 @@ class StoredPaper:
     n_chunks: int
     chunking: str = ""
     chunk_ids: list[str] = field(default_factory=list)
+    meta: PaperMeta = field(default_factory=PaperMeta)
 
     @property
     def complete(self) -> bool:
@@ -164,6 +167,7 @@ class PaperStore:
                     title_is_derived=bool(meta.get("title_is_derived", False)),
                     n_chunks=int(meta["n_chunks"]),
                     chunking=str(meta.get("chunking", "")),
+                    meta=PaperMeta.from_metadata(meta),
                 )
             paper.chunk_ids.append(chunk_id)
         return papers
@@ -186,18 +190,28 @@ class PaperStore:
             )
         }
 
+    def doc_ids_where(self, where: dict) -> set[str]:
+        """The papers (doc ids) whose chunks match a metadata clause (rag/filters.py)."""
+        ids = self.collection.get(where=combine(where, {"chunk": 0}), include=[])["ids"]
+        return {paper_of(cid) for cid in ids}
+
     def query(
-        self, embedding: list[float], k: int, doc_ids: list[str] | None = None
+        self,
+        embedding: list[float],
+        k: int,
+        doc_ids: list[str] | None = None,
+        where: dict | None = None,
     ) -> list[tuple[str, float, dict, str]]:
         """Nearest chunks: (chunk_id, cosine similarity, metadata, chunk text).
 
         Fewer than ``k`` when the collection holds fewer: Chroma caps ``n_results`` itself,
         so no ``count()`` first; that one scans, ~0.07 ms per 1k chunks on every query.
-        ``doc_ids``: only chunks of these papers.
+        ``doc_ids``: only chunks of these papers; ``where``: only chunks matching it (a
+        paper filter), so the k are the nearest within it.
         """
         if k <= 0:
             return []
-        where = {"doc_id": {"$in": doc_ids}} if doc_ids else None
+        where = combine({"doc_id": {"$in": doc_ids}} if doc_ids else None, where)
         res = self.collection.query(
             query_embeddings=[embedding],
             n_results=k,
@@ -214,6 +228,11 @@ class PaperStore:
                 strict=True,
             )
         ]
+
+
+def paper_of(chunk: str) -> str:
+    """The doc id in a chunk id (``rag.chunking.chunk_id`` writes "doc_id:index")."""
+    return chunk.rsplit(":", 1)[0]
 
 
 def chunk_metadata(node) -> dict:
@@ -235,6 +254,9 @@ def chunk_metadata(node) -> dict:
         if isinstance(link, dict):  # a single link; chunks have no child lists
             link["metadata"] = {}
     meta["_node_content"] = json.dumps(content)
+    # Words of authors, venue and categories as lists, for the paper filters; added after
+    # llama-index's flattening, which allows no lists.
+    meta.update(search_keys(PaperMeta.from_metadata(meta)))
     return meta
 
 

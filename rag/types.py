@@ -6,6 +6,7 @@ heavy (no model, no database), so a check or a front end can use the types alone
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -25,6 +26,115 @@ class Shape(StrEnum):
 LINE_SHAPES = (Shape.EXISTENCE, Shape.SEVERAL, Shape.COMPARISON)
 
 
+# Bibliographic fields a paper may carry (all optional), in the order they are shown.
+META_FIELDS = ("authors", "year", "venue", "doi", "arxiv_id", "url", "categories")
+
+
+@dataclass
+class PaperMeta:
+    """What a reference manager or arXiv knows about a paper beyond its title and abstract.
+
+    ``authors`` are "Surname, Given names" (BibTeX's order), so the surname for an
+    author-year citation never has to be guessed from a display name.
+    """
+
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    venue: str = ""
+    doi: str = ""
+    arxiv_id: str = ""
+    url: str = ""
+    categories: list[str] = field(default_factory=list)
+
+    def known(self) -> int:
+        """How many fields are set (the richer of two records wins a merge)."""
+        return sum(bool(getattr(self, name)) for name in META_FIELDS)
+
+    def merged_with(self, other: PaperMeta) -> PaperMeta:
+        """The richer record, with fields it lacks taken from the other."""
+        rich, poor = (self, other) if self.known() >= other.known() else (other, self)
+        return PaperMeta(**{n: getattr(rich, n) or getattr(poor, n) for n in META_FIELDS})
+
+    def surnames(self) -> list[str]:
+        """Authors' surnames, in order."""
+        return [name.split(",", 1)[0].strip() for name in self.authors]
+
+    def author_year(self) -> str:
+        """ "Surname et al. (Year)", "A and B (Year)", "Surname (Year)" or "" when unknown."""
+        names = self.surnames()
+        if not names:
+            who = ""
+        elif len(names) == 1:
+            who = names[0]
+        elif len(names) == 2:
+            who = f"{names[0]} and {names[1]}"
+        else:
+            who = f"{names[0]} et al."
+        when = f"({self.year})" if self.year else ""
+        return " ".join(part for part in (who, when) if part)
+
+    def to_dict(self) -> dict:
+        """JSON form: every field, empty when unknown (``year``: null)."""
+        return {name: getattr(self, name) for name in META_FIELDS}
+
+    def to_metadata(self) -> dict:
+        """Flat Chroma metadata: the fields that are set; lists as JSON strings."""
+        out: dict = {}
+        for name in META_FIELDS:
+            value = getattr(self, name)
+            if value:
+                out[name] = json.dumps(value) if isinstance(value, list) else value
+        return out
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> PaperMeta:
+        """Read back what :meth:`to_metadata` stored (missing keys: unknown)."""
+        year = meta.get("year")
+        return cls(
+            authors=json.loads(meta.get("authors") or "[]"),
+            year=int(year) if year else None,
+            venue=str(meta.get("venue") or ""),
+            doi=str(meta.get("doi") or ""),
+            arxiv_id=str(meta.get("arxiv_id") or ""),
+            url=str(meta.get("url") or ""),
+            categories=json.loads(meta.get("categories") or "[]"),
+        )
+
+
+@dataclass
+class PaperFilter:
+    """Which papers a question may draw on (rag/filters.py turns it into Chroma clauses).
+
+    Author, venue and category match words, ignoring case and accents; years are
+    inclusive; an empty filter keeps every paper.
+    """
+
+    year_from: int | None = None
+    year_to: int | None = None
+    author: str = ""
+    venue: str = ""
+    category: str = ""
+
+    def is_empty(self) -> bool:
+        """True when it keeps every paper."""
+        return (
+            self.year_from is None
+            and self.year_to is None
+            and not (self.author.strip() or self.venue.strip() or self.category.strip())
+        )
+
+    def describe(self) -> str:
+        """For messages: "year 2023-, author smith"."""
+        bits = []
+        if self.year_from is not None or self.year_to is not None:
+            start, end = self.year_from or "", self.year_to or ""
+            bits.append(f"year {start}" if start == end else f"year {start}-{end}")
+        bits += [f"{name} {value.strip()}" for name, value in (
+            ("author", self.author), ("venue", self.venue), ("category", self.category)
+        ) if value.strip()]  # fmt: skip
+        return ", ".join(bits)
+
+
 @dataclass
 class Source:
     """One retrieved paper, as shown to the model and to the user."""
@@ -39,6 +149,7 @@ class Source:
     chunk: str  # the best-matching chunk
     files: list[str] = field(default_factory=list)
     title_is_derived: bool = False  # the layout had no title: ``title`` is its first words
+    meta: PaperMeta = field(default_factory=PaperMeta)
 
     def to_dict(self) -> dict:
         """JSON form used by the CLI and the UI."""
@@ -50,6 +161,8 @@ class Source:
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
             "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
+            "cite": self.meta.author_year(),
+            **self.meta.to_dict(),
         }
 
 
@@ -61,10 +174,18 @@ class Citation:
     doc_id: str
     title: str
     text: str
+    meta: PaperMeta = field(default_factory=PaperMeta)
 
     def to_dict(self) -> dict:
         """JSON form."""
-        return {"n": self.n, "doc_id": self.doc_id, "title": self.title, "text": self.text}
+        return {
+            "n": self.n,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "text": self.text,
+            "cite": self.meta.author_year(),
+            **self.meta.to_dict(),
+        }
 
 
 @dataclass

@@ -64,8 +64,9 @@ def add_file(
     tmp_name = str(tmp.resolve())  # how the parser names the file in sources and errors
     shutil.copyfile(path, tmp)
     skipped: list[str] | None = [] if skip_bad else None
+    notes: list[str] = []
     try:
-        papers = deduplicate(load_file(tmp, skipped))
+        papers = deduplicate(load_file(tmp, skipped, notes))
     except RagError as exc:
         tmp.unlink(missing_ok=True)
         raise RagError(str(exc).replace(tmp_name, original_name)) from None
@@ -88,5 +89,7 @@ def add_file(
         new_files=first_upload,
         keyword_side=True,
     )
-    report.notes += [f"skipped {s.replace(tmp_name, original_name)}" for s in skipped or []]
+    report.notes += [
+        f"skipped {s.replace(tmp_name, original_name)}" for s in [*(skipped or []), *notes]
+    ]
     return report

@@ -97,3 +97,12 @@ def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
     settings = _server_settings(free_port(), tmp_path)
     with pytest.raises(RagError, match="cannot reach the Chroma server"):
         PaperStore.open(settings)
+
+
+def test_filters_keep_top_k_within_the_filter_on_a_server(chroma_port: int, tmp_path: Path) -> None:
+    from tests.test_filters import check_filtered_retrieval, index_papers
+
+    settings = index_papers(
+        tmp_path, chroma_host="127.0.0.1", chroma_port=chroma_port, collection="filters"
+    )
+    check_filtered_retrieval(settings)

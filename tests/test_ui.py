@@ -163,7 +163,30 @@ def test_chat_streams_a_cited_answer_and_opens_the_cited_source(ui_url: str, bro
     assert active.locator("mark").count() >= 1, "the cited passage is not highlighted"
     page.screenshot(path=str(ARTIFACTS / "ui-answer.png"), full_page=True)
     assert not outside, f"the page called outside hosts: {outside[:5]}"
+
+    # Export: the chat as Markdown and the cited papers as BibTeX, downloaded as a user would.
+    cited_title = active.locator("summary").inner_text().split("] ", 1)[1].strip()
+    page.locator("#export").get_by_text("Export").click()
+    markdown = _download(page, "#export-md", "conversation.md")
+    assert f"## {QUESTION}" in markdown and "References:" in markdown
+    assert cited_title.split(" ")[0] in markdown
+    import bibtexparser
+
+    library = bibtexparser.parse_string(_download(page, "#export-bib", "references.bib"))
+    assert not library.failed_blocks and library.entries
+    titles = [e.fields_dict["title"].value for e in library.entries]
+    assert any(cited_title.startswith(t[:20]) for t in titles), (titles, cited_title)
     page.close()
+
+
+def _download(page, button: str, name: str) -> str:
+    """Click an export button, then the file link it shows; the downloaded text."""
+    page.locator(button).click()
+    link = page.locator(f"#export-file a[download='{name}']")
+    link.wait_for(timeout=30_000)
+    with page.expect_download() as info:
+        link.click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
 
 
 def test_upload_a_file_then_ask_about_it(ui_url: str, browser, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import argparse
 import html
 import ipaddress
 import sys
+import tempfile
 from pathlib import Path
 
 import rag  # noqa: F401  (sets the offline environment before gradio is imported)
@@ -29,8 +30,9 @@ TITLE = "Research-paper assistant"
 
 
 def new_session() -> dict:
-    """Per-browser-tab state: the plain dialogue (for follow-ups) and the panel blocks."""
-    return {"dialog": [], "blocks": []}
+    """Per-browser-tab state: the plain dialogue (for follow-ups), the panel blocks and the
+    finished answers (for the exports)."""
+    return {"dialog": [], "blocks": [], "answers": []}
 
 
 def status_line(papers: int, settings: Settings) -> str:
@@ -41,6 +43,15 @@ def status_line(papers: int, settings: Settings) -> str:
     )
 
 
+def paper_filter(year: str = "", author: str = "", venue: str = "", category: str = ""):
+    """The UI's and the API's filter fields as a filter (a bad year range is a RagError)."""
+    from rag.filters import parse_years
+    from rag.types import PaperFilter
+
+    start, end = parse_years(year) if (year or "").strip() else (None, None)
+    return PaperFilter(start, end, author or "", venue or "", category or "")
+
+
 def build_app(assistant: Assistant):
     """The Blocks app (not launched)."""
     import gradio as gr
@@ -49,7 +60,8 @@ def build_app(assistant: Assistant):
     # Counted once; uploads report the new total themselves.
     index = {"papers": assistant.retriever.count_papers()}
 
-    def respond(question: str, chat: list, session: dict, top_k: int, sources_only: bool):
+    def respond(question: str, chat: list, session: dict, top_k: int, sources_only: bool,
+                year: str, author: str, venue: str, category: str):  # fmt: skip
         question = (question or "").strip()
         if not question:
             gr.Warning("Type a question about the papers first.")
@@ -60,8 +72,9 @@ def build_app(assistant: Assistant):
         turn = len(session["blocks"])
         history = list(session["dialog"])
         try:
+            asked = assistant.filtered(paper_filter(year, author, venue, category))
             if sources_only:
-                sources = assistant.search(question, history, top_k=int(top_k))
+                sources = asked.search(question, history, top_k=int(top_k))
                 chat.append({"role": "assistant", "content": sources_only_html(sources)})
                 session["blocks"].append(turn_html(turn, question, sources, None))
                 session["dialog"] += [{"role": "user", "content": question}]
@@ -70,7 +83,7 @@ def build_app(assistant: Assistant):
             chat.append({"role": "assistant", "content": "…"})
             yield "", chat, gr.skip(), session
             draft = ""
-            for event in assistant.stream(question, history, top_k=int(top_k)):
+            for event in asked.stream(question, history, top_k=int(top_k)):
                 if event.kind == "sources":
                     block = turn_html(turn, question, event.sources or [], None, final=False)
                     yield "", chat, panel_html([*session["blocks"], block]), session
@@ -82,6 +95,7 @@ def build_app(assistant: Assistant):
                     answer = event.answer
                     chat[-1] = {"role": "assistant", "content": answer_html(answer, turn)}
                     session["blocks"].append(turn_html(turn, question, answer.sources, answer))
+                    session["answers"].append(answer)
                     session["dialog"] += [
                         {"role": "user", "content": question},
                         # "cited": a follow-up retrieves these papers first.
@@ -100,6 +114,25 @@ def build_app(assistant: Assistant):
 
     def clear():
         return [], panel_html([]), new_session(), ""
+
+    export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
+
+    def export(session: dict, what: str):
+        from rag.export import bibtex, cited, markdown
+
+        answers = session.get("answers", [])
+        if what == "markdown":
+            text, name = (markdown(answers) if answers else ""), "conversation.md"
+        else:
+            papers = cited(answers[-1:] if what == "last" else answers)
+            text = bibtex(papers) if papers else ""
+            name = "answer-references.bib" if what == "last" else "references.bib"
+        if not text:
+            gr.Warning("Nothing to export yet: ask a question that gets a cited answer first.")
+            return gr.skip()
+        path = Path(tempfile.mkdtemp(dir=export_dir)) / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
 
     def upload(path: str | None, skip_bad: bool, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
         if not path:
@@ -150,24 +183,43 @@ def build_app(assistant: Assistant):
                               elem_id="top-k")  # fmt: skip
             sources_only = gr.Checkbox(label="Sources only (no generated answer)",
                                        elem_id="sources-only")  # fmt: skip
+            gr.Markdown("Only papers whose metadata matches (case and accents ignored):")
+            with gr.Row():
+                year = gr.Textbox(label="Year", placeholder="2023-, 2019-2021", elem_id="f-year")
+                author = gr.Textbox(label="Author", placeholder="surname", elem_id="f-author")
+                venue = gr.Textbox(label="Venue", elem_id="f-venue")
+                category = gr.Textbox(label="Category", placeholder="cs.CL",
+                                      elem_id="f-category")  # fmt: skip
+        with gr.Accordion("Export", open=False, elem_id="export"):
+            with gr.Row():
+                export_md = gr.Button("Chat as Markdown", elem_id="export-md", size="sm")
+                export_bib = gr.Button("Cited papers as BibTeX", elem_id="export-bib", size="sm")
+                export_last = gr.Button("Last answer's papers as BibTeX", size="sm",
+                                        elem_id="export-last")  # fmt: skip
+            export_file = gr.File(label="Download", interactive=False, elem_id="export-file")
         with gr.Accordion("Add abstracts", open=False, elem_id="add-abstracts"):
             gr.Markdown(
-                f"A JSONL, CSV or .txt file of abstracts, up to {settings.max_upload_mb} MB. "
+                "A JSONL (arXiv metadata too), CSV, BibTeX (.bib, e.g. a Zotero export) or .txt "
+                f"file of abstracts, up to {settings.max_upload_mb} MB. "
                 "It is added to the index; what is indexed already stays."
             )
-            upload_file = gr.File(file_types=[".jsonl", ".csv", ".txt"], type="filepath",
+            upload_file = gr.File(file_types=[".jsonl", ".csv", ".txt", ".bib"], type="filepath",
                                   label="File of abstracts", elem_id="upload")  # fmt: skip
             skip_bad = gr.Checkbox(label="Skip bad lines (index the good records, list the bad)",
                                    elem_id="skip-bad")  # fmt: skip
             upload_status = gr.Markdown(elem_id="upload-status")
 
-        inputs = [box, chat, session, top_k, sources_only]
+        inputs = [box, chat, session, top_k, sources_only, year, author, venue, category]
         outputs = [box, chat, panel, session]
         # One answer at a time (one model); others wait in the queue and see their place.
         for trigger in (box.submit, ask.click):
             trigger(respond, inputs, outputs, concurrency_limit=1, concurrency_id="answer",
                     api_visibility="private")  # fmt: skip
         clear_button.click(clear, None, [chat, panel, session, box], api_visibility="private")
+        for button, what in ((export_md, "markdown"), (export_bib, "bibtex"),
+                             (export_last, "last")):  # fmt: skip
+            button.click(lambda s, w=what: export(s, w), session, export_file,
+                         api_visibility="private")  # fmt: skip
         # The chat's own bin icon empties the chat only: forget the session with it.
         chat.clear(lambda: clear()[1:3], None, [panel, session], api_visibility="private")
         upload_file.upload(
@@ -180,10 +232,13 @@ def build_app(assistant: Assistant):
         )
 
         def answer_api(question: str, history: list[dict] | None = None,
-                       top_k: int | None = None) -> dict:  # fmt: skip
-            """The answer as JSON, the shape of `rag ask --json` (for scripts: gradio_client)."""
+                       top_k: int | None = None, year: str = "", author: str = "",
+                       venue: str = "", category: str = "") -> dict:  # fmt: skip
+            """The answer as JSON, the shape of `rag ask --json` (for scripts: gradio_client);
+            the filter fields as in the UI's settings."""
             try:
-                return assistant.ask(question, history or None, top_k=top_k).to_dict()
+                asked = assistant.filtered(paper_filter(year, author, venue, category))
+                return asked.ask(question, history or None, top_k=top_k).to_dict()
             except RagError as exc:
                 raise gr.Error(str(exc)) from None
 

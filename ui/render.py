@@ -14,7 +14,7 @@ import re
 from rag.checks.citations import supporting_passages
 from rag.markers import MARKER, marker_numbers
 from rag.terms import split_sentences
-from rag.types import Answer, Source
+from rag.types import Answer, PaperMeta, Source
 
 
 def source_anchor(turn: int, n: int) -> str:
@@ -33,15 +33,19 @@ def answer_html(answer: Answer, turn: int) -> str:
             f"**{html.escape(answer.answer)}**\n\n"
             f"<span class='abstain-reason'>Not answered: {reason}; {found}.</span>"
         )
-    cited = {c.n for c in answer.citations}
+    cited = {c.n: c for c in answer.citations}
 
     def link(match: re.Match) -> str:
         numbers = marker_numbers(match.group(1))
         if not numbers or any(n not in cited for n in numbers):
             return match.group(0)
-        return "".join(
-            f"<a class='cite' href='#{source_anchor(turn, n)}'>[{n}]</a>" for n in numbers
-        )
+        out = []
+        for n in numbers:
+            who = cited[n].meta.author_year()
+            out.append(f"<a class='cite' href='#{source_anchor(turn, n)}'>[{n}]</a>")
+            if who:  # "Surname et al. (Year)" beside the marker, where known
+                out.append(f"<span class='cite-who'> {html.escape(who)}</span>")
+        return "".join(out)
 
     text = MARKER.sub(link, html.escape(answer.answer, quote=False))
     # Re-pointed markers are already right in the text; other notes concern the user.
@@ -80,12 +84,43 @@ def _score_line(source: Source) -> str:
     return " · ".join(bits)
 
 
+def _link(url: str, label: str) -> str:
+    if not url.startswith(("https://", "http://")):
+        return html.escape(label)
+    return f"<a href='{html.escape(url)}' target='_blank' rel='noopener'>{html.escape(label)}</a>"
+
+
+def _meta_html(meta: PaperMeta) -> str:
+    """The paper's bibliographic line: authors, year, venue, links; empty when unknown."""
+    bits = []
+    if meta.authors:
+        names = [n.split(",", 1)[1].strip() + " " + n.split(",", 1)[0] if "," in n else n
+                 for n in meta.authors]  # fmt: skip
+        bits.append(html.escape(", ".join(names)))
+    if meta.year:
+        bits.append(str(meta.year))
+    if meta.venue:
+        bits.append(f"<i>{html.escape(meta.venue)}</i>")
+    if meta.doi:
+        bits.append(_link(f"https://doi.org/{meta.doi}", f"doi:{meta.doi}"))
+    if meta.arxiv_id:
+        bits.append(_link(f"https://arxiv.org/abs/{meta.arxiv_id}", f"arXiv:{meta.arxiv_id}"))
+    elif meta.url:
+        bits.append(_link(meta.url, "link"))
+    if meta.categories:
+        bits.append(html.escape(", ".join(meta.categories)))
+    return f"<div class='meta'>{' · '.join(bits)}</div>" if bits else ""
+
+
 def _source_html(source: Source, turn: int, passages: list[str], cited: bool) -> str:
+    who = source.meta.author_year()
+    byline = f" <span class='byline'>{html.escape(who)}</span>" if who else ""
     return (
         f"<details class='source{' cited' if cited else ''}' "
         f"id='{source_anchor(turn, source.rank)}'{' open' if cited else ''}>"
         f"<summary><span class='rank'>[{source.rank}]</span> {html.escape(source.title)}"
-        f"</summary><div class='score'>{_score_line(source)}</div>"
+        f"{byline}</summary>{_meta_html(source.meta)}"
+        f"<div class='score'>{_score_line(source)}</div>"
         f"<p class='abstract'>{_abstract_html(source, passages)}</p></details>"
     )
 
@@ -160,6 +195,8 @@ CSS = """
   padding: .4em .6em; margin: .4em 0; }
 #sources details.source.active { outline: 3px solid var(--color-accent); }
 #sources .score { font-size: .8em; opacity: .75; margin: .3em 0; }
+#sources .byline, .cite-who { font-size: .85em; opacity: .8; }
+#sources .meta { font-size: .85em; margin: .3em 0; }
 #sources mark { background: #ffe58a; color: inherit; }
 #sources .abstain-note { font-style: italic; }
 a.cite { text-decoration: none; font-weight: 600; }

@@ -36,7 +36,7 @@ def check_citations(answer: str, sources: list[Source]) -> CheckedAnswer:
                 continue
             if n not in kept:
                 kept.append(n)
-            cited.setdefault(n, Citation(n, source.doc_id, source.title, source.text))
+            cited.setdefault(n, Citation(n, source.doc_id, source.title, source.text, source.meta))
         return "".join(f"[{n}]" for n in kept)
 
     text = tidy(MARKER.sub(rewrite, answer))
