@@ -182,17 +182,27 @@ def invalidate_keyword_index(folder: Path) -> None:
 def open_delta(store: PaperStore, folder: Path) -> KeywordDelta | None:
     """The side index to extend, when the saved keyword index matches the store (an empty
     one if there is none yet); None when only a full build will do."""
-    built = _trusted_manifest(folder)
-    if built is None:
+    current = _current(store, folder)
+    if current is None:
         return None
-    delta = read_delta(folder) or KeywordDelta(store_chunks=built["chunks"], papers=built["papers"])
-    return delta if delta.store_chunks == store.count() else None
+    built, delta = current
+    return delta or KeywordDelta(store_chunks=built["chunks"], papers=built["papers"])
 
 
 def save_delta(folder: Path, delta: KeywordDelta) -> None:
     """Save the extended side index and trust the saved index again."""
     write_delta(folder, delta)
     (folder / PENDING).unlink(missing_ok=True)
+
+
+def indexed_papers(store: PaperStore, folder: Path) -> int:
+    """Papers in the store: as the saved keyword index counted them when it is current
+    (free), else counted in Chroma (a filtered read, about 1 s at 100k papers)."""
+    current = _current(store, folder)
+    if current is None:
+        return store.count_papers()
+    built, delta = current
+    return delta.papers if delta else built["papers"]
 
 
 def keyword_index_trusted(folder: Path) -> bool:
@@ -215,24 +225,33 @@ def load_keyword_index(
     """
     from llama_index.retrievers.bm25 import BM25Retriever
 
+    current = _current(store, folder)
+    if current is None:
+        return build_keyword_index(store, folder, top_k)
+    built, delta = current
+    reuse = loaded is not None and loaded.build == built["build"]
+    if reuse:
+        retriever, stats = loaded.retriever, loaded.stats
+    else:
+        retriever = BM25Retriever.from_persist_dir(str(folder), show_progress=False, mmap=True)
+        retriever.similarity_top_k = min(top_k, built["chunks"])
+        stats = _main_stats(retriever, built)
+    papers = delta.papers if delta else built["papers"]
+    index = KeywordIndex(retriever, papers, built["build"], stats, delta, folder)
+    if reuse:
+        index._chunk_ids = loaded._chunk_ids
+    return index
+
+
+def _current(store: PaperStore, folder: Path) -> tuple[dict, KeywordDelta | None] | None:
+    """The saved build's manifest and side index, when together they match the store."""
     built = _trusted_manifest(folder)
-    if built is not None:
-        delta = read_delta(folder)
-        if (delta.store_chunks if delta else built["chunks"]) == store.count():
-            if loaded is not None and loaded.build == built["build"]:
-                retriever, stats = loaded.retriever, loaded.stats
-            else:
-                retriever = BM25Retriever.from_persist_dir(
-                    str(folder), show_progress=False, mmap=True
-                )
-                retriever.similarity_top_k = min(top_k, built["chunks"])
-                stats = _main_stats(retriever, built)
-            papers = delta.papers if delta else built["papers"]
-            index = KeywordIndex(retriever, papers, built["build"], stats, delta, folder)
-            if loaded is not None and loaded.build == built["build"]:
-                index._chunk_ids = loaded._chunk_ids
-            return index
-    return build_keyword_index(store, folder, top_k)
+    if built is None:
+        return None
+    delta = read_delta(folder)
+    if (delta.store_chunks if delta else built["chunks"]) != store.count():
+        return None
+    return built, delta
 
 
 def _trusted_manifest(folder: Path) -> dict | None:

@@ -108,6 +108,15 @@ class Assistant:
         self._generator_lock = threading.Lock()  # UI threads must not load it twice
         self._parent: Assistant | None = None  # a filtered view loads through its parent
 
+    def for_collection(self, name: str) -> Assistant:
+        """An assistant over another collection (same data folder or server) that shares
+        this one's model; itself for its own collection."""
+        if name == self.settings.collection:
+            return self
+        other = Assistant(self.settings.model_copy(update={"collection": name}))
+        other._parent = self
+        return other
+
     def filtered(self, paper_filter: PaperFilter | None) -> Assistant:
         """This assistant drawing only on the papers ``paper_filter`` keeps (a view for one
         question, sharing the indexes and the model); itself for an empty filter.

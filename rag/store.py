@@ -260,6 +260,12 @@ def chunk_metadata(node) -> dict:
     return meta
 
 
+def collection_names(settings: Settings) -> list[str]:
+    """The collections in the configured data folder or server, sorted."""
+    found = open_client(settings).list_collections()
+    return sorted(c if isinstance(c, str) else c.name for c in found)
+
+
 def _where(settings: Settings) -> str:
     if settings.chroma_host:
         return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"

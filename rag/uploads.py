@@ -30,8 +30,13 @@ def safe_name(name: str) -> str:
 
 
 def kept_path(original_name: str, settings: Settings) -> Path:
-    """Where an upload of that name is kept (and re-read by a later ingest)."""
-    return settings.data_dir / "uploads" / safe_name(original_name)
+    """Where an upload of that name is kept (and re-read by a later ingest): one folder per
+    collection, the default collection's being ``uploads/`` itself (as before there were
+    several)."""
+    folder = settings.data_dir / "uploads"
+    if settings.collection != Settings.model_fields["collection"].default:
+        folder = folder / "collections" / settings.collection
+    return folder / safe_name(original_name)
 
 
 def add_file(

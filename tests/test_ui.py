@@ -47,6 +47,18 @@ UPLOADED = {
 }
 
 
+# A made-up reference-manager export: one paper with its metadata.
+LIBRARY = r"""@article{quenby2021,
+  title = {Lantern: Counting Lighthouses from Orbit},
+  author = {Qu{\'e}nby, Iris and Tal, Oren},
+  year = {2021},
+  journal = {Journal of Invented Surveys},
+  abstract = {We introduce Lantern, a detector that counts lighthouses in satellite images of
+    coastlines. Lantern finds 9,876 lighthouses on a made-up survey of 40 coasts.},
+}
+"""
+
+
 @pytest.fixture(scope="module")
 def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app started the README's way, on an empty data folder, on 127.0.0.1."""
@@ -57,6 +69,11 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # citation links, panels), not answer quality, so it reads the best source only.
     env = subprocess_env(RAG_DATA_DIR=str(data_dir), RAG_GENERATOR=SMALL_GENERATOR,
                          RAG_CONTEXT_SOURCES="1")  # fmt: skip
+    # A second collection beside the default one, for the collection picker.
+    library = data_dir.parent / "library.bib"
+    library.write_text(LIBRARY)
+    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(library), "--collection",
+                    "thesis", "--quiet"], env=env, check=True, capture_output=True)  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ui", "--port", str(port)],
@@ -280,3 +297,23 @@ def test_api_answers_as_json_and_queues_parallel_questions(ui_url: str) -> None:
 
     with pytest.raises(Exception, match="empty question"):
         client.predict("   ", None, None, api_name="/answer")
+
+
+def test_collection_picker_switches_the_papers_asked_about(ui_url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(ui_url, wait_until="load")
+    page.locator("#status").get_by_text("collection abstracts").wait_for(timeout=60_000)
+    page.locator("#collection input").click()
+    page.get_by_role("option", name="thesis (1 papers)").click()
+    page.locator("#status").get_by_text("1 papers indexed · collection thesis").wait_for(
+        timeout=30_000
+    )
+    page.locator("#settings").get_by_text("Settings").click()
+    page.locator("#sources-only input[type=checkbox]").check()
+    _ask(page, "Is there work on counting lighthouses?")
+    _wait_for_answer(page, answers_before=0)
+    source = page.locator("#sources .turn").last.locator("details.source").first
+    assert "Lantern" in source.locator("summary").inner_text()
+    assert "Quénby and Tal (2021)" in source.locator("summary").inner_text()
+    assert "Journal of Invented Surveys" in source.text_content()
+    page.close()

@@ -158,3 +158,16 @@ def test_stored_papers_of_named_ids_match_the_full_read(tmp_path: Path) -> None:
     every = store.stored_papers()
     some = [*list(every)[:2], "no-such-paper"]
     assert store.stored_papers(some) == {d: every[d] for d in some[:2]}
+
+
+def test_collections_keep_their_own_uploads_and_counts(tmp_path: Path) -> None:
+    from rag.collections import collection_sizes
+    from rag.uploads import kept_path
+
+    settings = _base_index(tmp_path)
+    thesis = settings.model_copy(update={"collection": "thesis"})
+    add_file(_write(tmp_path / "new.jsonl", [NEW]), "new.jsonl", thesis)
+    assert kept_path("new.jsonl", thesis) != kept_path("new.jsonl", settings)
+    assert kept_path("new.jsonl", thesis).exists()
+    assert not kept_path("new.jsonl", settings).exists()
+    assert collection_sizes(settings) == {settings.collection: len(BASE), "thesis": 1}

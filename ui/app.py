@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import rag  # noqa: F401  (sets the offline environment before gradio is imported)
+from rag.collections import collection_sizes
 from rag.errors import RagError
 from rag.ingest import ensure_index
 from rag.pipeline import Assistant
@@ -29,17 +30,17 @@ from ui.render import (
 TITLE = "Research-paper assistant"
 
 
-def new_session() -> dict:
-    """Per-browser-tab state: the plain dialogue (for follow-ups), the panel blocks and the
-    finished answers (for the exports)."""
-    return {"dialog": [], "blocks": [], "answers": []}
+def new_session(collection: str = "") -> dict:
+    """Per-browser-tab state: the collection asked about ("" = the app's own), the plain
+    dialogue (for follow-ups), the panel blocks and the finished answers (for the exports)."""
+    return {"collection": collection, "dialog": [], "blocks": [], "answers": []}
 
 
 def status_line(papers: int, settings: Settings) -> str:
     """Index size and model, shown under the title."""
     return (
-        f"{papers} papers indexed · generator {settings.generator} · "
-        "answers cite their sources as [n]; click one to see the passage."
+        f"{papers} papers indexed · collection {settings.collection} · generator "
+        f"{settings.generator} · answers cite their sources as [n]; click one to see the passage."
     )
 
 
@@ -57,8 +58,34 @@ def build_app(assistant: Assistant):
     import gradio as gr
 
     settings = assistant.settings
-    # Counted once; uploads report the new total themselves.
-    index = {"papers": assistant.retriever.count_papers()}
+    assistants = {settings.collection: assistant}  # one per collection asked about
+    # Counted once per collection; uploads report the new totals themselves.
+    papers = {settings.collection: assistant.retriever.count_papers()}
+
+    def current(session: dict) -> Assistant:
+        """The assistant of the session's collection (opened on first use, same model)."""
+        name = session.get("collection") or settings.collection
+        if name not in assistants:
+            assistants[name] = assistant.for_collection(name)
+            papers[name] = assistants[name].retriever.count_papers()
+        return assistants[name]
+
+    def status(session: dict) -> str:
+        here = current(session)
+        return status_line(papers[here.settings.collection], here.settings)
+
+    def choices() -> list[tuple[str, str]]:
+        return [(f"{name} ({count} papers)", name)
+                for name, count in collection_sizes(settings).items()]  # fmt: skip
+
+    def switch(name: str, session: dict):
+        fresh = new_session(name)
+        try:
+            line = status(fresh)
+        except RagError as exc:
+            gr.Warning(str(exc))
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return [], panel_html([]), fresh, line
 
     def respond(question: str, chat: list, session: dict, top_k: int, sources_only: bool,
                 year: str, author: str, venue: str, category: str):  # fmt: skip
@@ -72,7 +99,7 @@ def build_app(assistant: Assistant):
         turn = len(session["blocks"])
         history = list(session["dialog"])
         try:
-            asked = assistant.filtered(paper_filter(year, author, venue, category))
+            asked = current(session).filtered(paper_filter(year, author, venue, category))
             if sources_only:
                 sources = asked.search(question, history, top_k=int(top_k))
                 chat.append({"role": "assistant", "content": sources_only_html(sources)})
@@ -112,8 +139,8 @@ def build_app(assistant: Assistant):
             chat.append({"role": "assistant", "content": f"⚠️ error: {html.escape(str(exc))}"})
             yield "", chat, panel_html(session["blocks"]), session
 
-    def clear():
-        return [], panel_html([]), new_session(), ""
+    def clear(session: dict):
+        return [], panel_html([]), new_session(session.get("collection", "")), ""
 
     export_dir = Path(tempfile.mkdtemp(prefix="rag-export-"))
 
@@ -134,27 +161,33 @@ def build_app(assistant: Assistant):
         path.write_text(text, encoding="utf-8")
         return str(path)
 
-    def upload(path: str | None, skip_bad: bool, progress=gr.Progress(track_tqdm=True)):  # noqa: B008
+    def upload(path: str | None, skip_bad: bool, session: dict,
+               progress=gr.Progress(track_tqdm=True)):  # noqa: B008  # fmt: skip
         if not path:
             return gr.skip(), gr.skip()
         try:
             progress(0, desc="Reading the file")
-            report = add_file(Path(path), Path(path).name, settings, True, skip_bad)
-            assistant.retriever.refresh()
+            here = current(session)
+            report = add_file(Path(path), Path(path).name, here.settings, True, skip_bad)
+            here.retriever.refresh()
         except RagError as exc:
             gr.Warning(str(exc))
             return f"⚠️ Not added: {html.escape(str(exc))}. The index is unchanged.", gr.skip()
-        index["papers"] = report.total_papers
+        papers[here.settings.collection] = report.total_papers
         return (
             f"Added {html.escape(Path(path).name)}: {report.added} new, {report.updated} updated, "
             f"{report.unchanged} already indexed. Ask about them now."
             + "".join(f"\n\n{html.escape(note)}" for note in report.notes),
-            status_line(index["papers"], settings),
+            status(session),
         )
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.Markdown(f"## {TITLE}")
-        status = gr.Markdown(status_line(index["papers"], settings), elem_id="status")
+        with gr.Row():
+            status_box = gr.Markdown(status_line(papers[settings.collection], settings),
+                                     elem_id="status")  # fmt: skip
+            picker = gr.Dropdown(choices(), value=settings.collection, label="Collection",
+                                 elem_id="collection", scale=0, min_width=240)  # fmt: skip
         session = gr.State(new_session())
         with gr.Row():
             with gr.Column(scale=3):
@@ -215,17 +248,19 @@ def build_app(assistant: Assistant):
         for trigger in (box.submit, ask.click):
             trigger(respond, inputs, outputs, concurrency_limit=1, concurrency_id="answer",
                     api_visibility="private")  # fmt: skip
-        clear_button.click(clear, None, [chat, panel, session, box], api_visibility="private")
+        clear_button.click(clear, session, [chat, panel, session, box], api_visibility="private")
+        picker.input(switch, [picker, session], [chat, panel, session, status_box],
+                     api_visibility="private")  # fmt: skip
         for button, what in ((export_md, "markdown"), (export_bib, "bibtex"),
                              (export_last, "last")):  # fmt: skip
             button.click(lambda s, w=what: export(s, w), session, export_file,
                          api_visibility="private")  # fmt: skip
         # The chat's own bin icon empties the chat only: forget the session with it.
-        chat.clear(lambda: clear()[1:3], None, [panel, session], api_visibility="private")
+        chat.clear(lambda s: clear(s)[1:3], session, [panel, session], api_visibility="private")
         upload_file.upload(
             upload,
-            [upload_file, skip_bad],
-            [upload_status, status],
+            [upload_file, skip_bad, session],
+            [upload_status, status_box],
             concurrency_limit=1,
             concurrency_id="ingest",
             api_visibility="private",
@@ -233,19 +268,21 @@ def build_app(assistant: Assistant):
 
         def answer_api(question: str, history: list[dict] | None = None,
                        top_k: int | None = None, year: str = "", author: str = "",
-                       venue: str = "", category: str = "") -> dict:  # fmt: skip
+                       venue: str = "", category: str = "",
+                       collection: str = "") -> dict:  # fmt: skip
             """The answer as JSON, the shape of `rag ask --json` (for scripts: gradio_client);
-            the filter fields as in the UI's settings."""
+            the filter fields as in the UI's settings; ``collection``: another collection."""
             try:
-                asked = assistant.filtered(paper_filter(year, author, venue, category))
+                base = current({"collection": collection})
+                asked = base.filtered(paper_filter(year, author, venue, category))
                 return asked.ask(question, history or None, top_k=top_k).to_dict()
             except RagError as exc:
                 raise gr.Error(str(exc)) from None
 
         gr.api(answer_api, api_name="answer", concurrency_limit=1, concurrency_id="answer")
-        # A page opened after an upload shows the new count, not the one at start.
-        app.load(lambda: status_line(index["papers"], settings), None, status,
-                 api_visibility="private")  # fmt: skip
+        # A page opened later shows the new counts and collections, not those at start.
+        app.load(lambda s: (status(s), gr.update(choices=choices())), session,
+                 [status_box, picker], api_visibility="private")  # fmt: skip
     return app
 
 
@@ -291,10 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auth", help="USER:PASSWORD, required off loopback (env RAG_UI_AUTH)")
     parser.add_argument("--generator", help="generator key (env RAG_GENERATOR)")
     parser.add_argument("--data-dir", type=Path, help="index folder (env RAG_DATA_DIR)")
+    parser.add_argument("--collection", help="collection shown first (env RAG_COLLECTION)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.load(ui_host=args.host, ui_port=args.port, ui_auth=args.auth,
-                                 generator=args.generator, data_dir=args.data_dir)  # fmt: skip
+                                 generator=args.generator, data_dir=args.data_dir,
+                                 collection=args.collection)  # fmt: skip
         auth = _check_bind(settings.ui_host, settings.ui_auth)
         _, app = prepare_app(settings)
     except RagError as exc:
