@@ -70,6 +70,53 @@ def _merge_with_stored(paper: Paper, stored: StoredPaper | None, files: set[str]
     return merged
 
 
+def _keys(doi: str, arxiv_id: str) -> list[str]:
+    return ([f"doi:{doi}"] if doi else []) + ([f"arxiv:{arxiv_id}"] if arxiv_id else [])
+
+
+def merge_indexed_twins(
+    papers: list[Paper], store: PaperStore, files: set[str]
+) -> tuple[list[Paper], dict[str, StoredPaper], list[str]]:
+    """Join records to the indexed paper with the same DOI or arXiv id but another text
+    (another version of the abstract, from another source).
+
+    The indexed version stays, gaining this record's file and any fields it lacks, unless
+    this record knows more fields: then this record's version replaces it (keeping the
+    indexed one's other files). Returns the papers to plan with, the replaced indexed
+    papers (whose chunks go), and one note per join.
+    """
+    ids = {p.doc_id for p in papers}
+    twins_ids = store.papers_with_identifiers(
+        [p.meta.doi for p in papers if p.meta.doi],
+        [p.meta.arxiv_id for p in papers if p.meta.arxiv_id],
+    )
+    twins = {d: t for d, t in store.stored_papers(twins_ids).items() if d not in ids}
+    by_key = {k: d for d, t in twins.items() for k in _keys(t.meta.doi, t.meta.arxiv_id)}
+    out: list[Paper] = []
+    replaced: dict[str, StoredPaper] = {}
+    notes: list[str] = []
+    for paper in papers:
+        found = [by_key[k] for k in _keys(paper.meta.doi, paper.meta.arxiv_id) if k in by_key]
+        if not found or found[0] in replaced:
+            out.append(paper)
+            continue
+        twin = twins[found[0]]
+        others = [s for s in twin.sources if s not in files]
+        if paper.meta.known() > twin.meta.known():
+            replaced[found[0]] = twin
+            paper.sources = list(dict.fromkeys(paper.sources + others))
+            paper.meta = paper.meta.merged_with(twin.meta)
+            out.append(paper)
+            notes.append(f"'{paper.title}' replaces its indexed version (same DOI or arXiv id)")
+        else:
+            out.append(Paper(twin.abstract, twin.title, paper.sources,
+                             title_is_derived=twin.title_is_derived,
+                             meta=twin.meta.merged_with(paper.meta)))  # fmt: skip
+            notes.append(f"'{paper.title}' joined to its indexed version '{twin.title}' "
+                         "(same DOI or arXiv id)")  # fmt: skip
+    return out, replaced, notes
+
+
 def plan_ingest(
     papers: list[Paper],
     stored: dict[str, StoredPaper],
@@ -149,12 +196,22 @@ def ingest_papers(
         stored = store.stored_papers()
         papers_before = len(stored)
     file_keys = {str(Path(f).resolve()) for f in (files or [])}
+    papers, replaced, notes = merge_indexed_twins(papers, store, file_keys)
+    if scoped:  # the joined papers' stored versions, which the scoped read did not fetch
+        stored.update(store.stored_papers([p.doc_id for p in papers if p.doc_id not in stored]))
+    planned = {d: p for d, p in stored.items() if d not in replaced}
     to_add, to_update, unchanged, to_remove = plan_ingest(
-        papers, stored, file_keys, prune, settings.chunking_key
+        papers, planned, file_keys, prune, settings.chunking_key
     )
+    to_remove += list(replaced)
+    stored.update(replaced)
 
     report = IngestReport(
-        added=len(to_add), updated=len(to_update), unchanged=unchanged, removed=len(to_remove)
+        added=len(to_add),
+        updated=len(to_update),
+        unchanged=unchanged,
+        removed=len(to_remove),
+        notes=notes,
     )
     report.total_papers = papers_before + len(to_add) - len(to_remove)
     work = to_update + to_add

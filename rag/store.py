@@ -172,6 +172,16 @@ class PaperStore:
             paper.chunk_ids.append(chunk_id)
         return papers
 
+    def papers_with_identifiers(self, dois: list[str], arxiv_ids: list[str]) -> list[str]:
+        """Doc ids of stored papers with one of these DOIs or arXiv ids."""
+        found: set[str] = set()
+        for key, values in (("doi", sorted(set(dois))), ("arxiv_id", sorted(set(arxiv_ids)))):
+            for start in range(0, len(values), FILTER_IDS):
+                where = {"$and": [{"chunk": 0}, {key: {"$in": values[start : start + FILTER_IDS]}}]}
+                rows = self.collection.get(where=where, include=[])["ids"]
+                found.update(paper_of(cid) for cid in rows)
+        return sorted(found)
+
     def _rows_of_papers(self, doc_ids: list[str]):
         for start in range(0, len(doc_ids), FILTER_IDS):
             batch = doc_ids[start : start + FILTER_IDS]

@@ -16,6 +16,7 @@ from rag.ingest import ingest_papers
 from rag.loaders import load_file, load_papers
 from rag.metadata import meta_from_record, parse_authors
 from rag.retrieve import HybridRetriever
+from rag.store import PaperStore
 from rag.types import PaperMeta
 
 from .conftest import make_settings
@@ -186,3 +187,58 @@ def test_metadata_is_stored_searched_and_shown(tmp_path: Path) -> None:
     # Re-reading the same records changes nothing (the hash covers the metadata).
     again = ingest_papers(load_papers(files), settings, files=files, progress=False)
     assert again.unchanged == 2 and again.updated == 0
+
+
+def test_a_reference_manager_export_of_hundreds_of_entries_ingests(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(7)
+    surnames = ["Müller", "Ørsted", "Lima", "Wei", "O'Neil", "van der Berg", "Ñúñez", "Okafor"]
+    topics = ["pruning", "retrieval", "tokenization", "distillation", "parsing", "alignment"]
+    entries = []
+    for i in range(300):
+        who = " and ".join(f"{rng.choice(surnames)}, {chr(65 + i % 26)}." for _ in range(3))
+        topic = rng.choice(topics)
+        abstract = (
+            f"Entry {i} studies {topic} for made-up model family {i} and reports a "
+            f"{rng.randint(2, 60)}\\% gain on {rng.randint(2, 9)} invented benchmarks."
+        )
+        body = f"abstract = {{{abstract}}}," if i % 10 else ""  # every tenth has none
+        fields = (f"title = {{On {topic.title()} {i}}}, author = {{{who}}}, "
+                  f"year = {{{2000 + i % 25}}}, journal = {{Pretend Letters}}, {body}")  # fmt: skip
+        entries.append(f"@article{{e{i}, {fields}}}")
+    path = tmp_path / "library.bib"
+    path.write_text("\n\n".join(entries))
+    notes: list[str] = []
+    papers = load_papers([path], notes=notes)
+    assert len(papers) == 270 and len(notes) == 30
+    assert all(p.meta.year and len(p.meta.authors) == 3 for p in papers)
+    assert any("Ørsted" in a for p in papers for a in p.meta.authors)
+    assert all("%" in p.text for p in papers)
+
+    settings = make_settings(tmp_path / "index")
+    report = ingest_papers(papers, settings, files=[path], progress=False)
+    assert (report.added, report.total_papers) == (270, 270)
+
+
+def test_a_record_with_an_indexed_doi_joins_that_paper(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "index")
+
+    def ingest(name: str, record: dict):
+        path = tmp_path / name
+        path.write_text(json.dumps(record) + "\n")
+        return ingest_papers(load_papers([path]), settings, files=[path], progress=False)
+
+    ingest("a.jsonl", {"title": "Marrow", "abstract": OTHER, "doi": "10.5555/marrow.4"})
+    richer = ingest("b.jsonl", dict(ARXIV, abstract=OTHER.replace("every size", "each size")))
+    assert (richer.added, richer.removed, richer.total_papers) == (1, 1, 1)
+    assert "replaces its indexed version" in richer.notes[0]
+    poorer = ingest("c.jsonl", {"title": "Marrow (v1)", "abstract": OTHER + " More.",
+                                "doi": "https://doi.org/10.5555/MARROW.4"})  # fmt: skip
+    assert (poorer.added, poorer.updated, poorer.total_papers) == (0, 1, 1)
+    assert "joined to its indexed version" in poorer.notes[0]
+
+    [paper] = PaperStore.open(settings).stored_papers().values()
+    assert "each size" in paper.abstract  # the richer record's text stays
+    assert [Path(s).name for s in paper.sources] == ["c.jsonl", "b.jsonl", "a.jsonl"]
+    assert paper.meta.authors[0] == "Lima, Ana" and paper.meta.year == 2023
