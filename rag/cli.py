@@ -41,6 +41,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"read {len(papers)} unique abstracts from {len(files)} file(s)", file=sys.stderr)
     report = ingest_papers(papers, settings, files=files, prune=args.prune,
                            progress=not args.quiet)  # fmt: skip
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(report.summary())
     return 0
 
