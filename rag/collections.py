@@ -1,6 +1,6 @@
 """The collections one data folder (or Chroma server) holds, with their paper counts.
 
-Several collections live side by side ("thesis", "arXiv cs.CL 2024"): `--collection NAME`
+Several collections live side by side ("thesis", "my arXiv categories"): `--collection NAME`
 on the CLI, a picker in the UI.
 """
 

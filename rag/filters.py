@@ -41,10 +41,10 @@ def search_keys(meta: PaperMeta) -> dict[str, list[str]]:
 
 
 def parse_years(text: str) -> tuple[int | None, int | None]:
-    """A year range as typed: "2023", "2019-2021", "2023-" (from), "-2020" (until)."""
+    """A year range as typed: "2021", "2017-2019", "2021-" (from), "-2018" (until)."""
     match = re.fullmatch(r"\s*(\d{4})?\s*(-|–|\.\.)?\s*(\d{4})?\s*", text or "")
     if not match or not (match.group(1) or match.group(3)):
-        raise RagError(f"year filter '{text}': give YEAR, FROM-TO, FROM- or -TO (e.g. 2023-)")
+        raise RagError(f"year filter '{text}': give YEAR, FROM-TO, FROM- or -TO (e.g. 2021-)")
     start = int(match.group(1)) if match.group(1) else None
     end = int(match.group(3)) if match.group(3) else None
     if not match.group(2):

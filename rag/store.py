@@ -19,7 +19,7 @@ from rag.settings import Settings
 from rag.types import PaperMeta
 
 PAGE = 5000  # rows per Chroma get(), keeps memory flat on large collections
-FILTER_IDS = 500  # paper ids per filtered get(): bounds the size of Chroma's SQL query
+FILTER_IDS = 400  # paper ids per filtered get(): bounds the size of Chroma's SQL query
 
 
 @dataclass

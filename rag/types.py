@@ -124,7 +124,7 @@ class PaperFilter:
         )
 
     def describe(self) -> str:
-        """For messages: "year 2023-, author smith"."""
+        """For messages: "year 2021-, author smith"."""
         bits = []
         if self.year_from is not None or self.year_to is not None:
             start, end = self.year_from or "", self.year_to or ""
