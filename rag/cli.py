@@ -26,6 +26,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Index files or folders (default: the corpus shipped with the package)."""
     from rag.ingest import ingest_papers
+    from rag.ingest_stream import ingest_streamed, should_stream
     from rag.loaders import DEFAULT_CORPUS, expand_paths, load_papers
 
     settings = _settings(args)
@@ -33,14 +34,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     files = expand_paths(paths)
     skipped: list[str] | None = [] if args.skip_bad else None
     notes: list[str] = []
-    papers = load_papers(files, skipped, notes)  # every file parsed before the index is touched
-    for problem in [*(skipped or []), *notes]:
-        print(f"skipped {problem}", file=sys.stderr)
-    if not papers:
-        raise RagError("no abstracts found in " + ", ".join(map(str, paths)))
-    print(f"read {len(papers)} unique abstracts from {len(files)} file(s)", file=sys.stderr)
-    report = ingest_papers(papers, settings, files=files, prune=args.prune,
-                           progress=not args.quiet)  # fmt: skip
+    if should_stream(files, settings):
+        print(f"streaming {len(files)} file(s) in slices of {settings.stream_papers} papers",
+              file=sys.stderr)  # fmt: skip
+        report = ingest_streamed(files, settings, args.prune, not args.quiet, skipped, notes)
+        for problem in [*(skipped or []), *notes]:
+            print(f"skipped {problem}", file=sys.stderr)
+    else:
+        papers = load_papers(files, skipped, notes)  # all parsed before the index is touched
+        for problem in [*(skipped or []), *notes]:
+            print(f"skipped {problem}", file=sys.stderr)
+        if not papers:
+            raise RagError("no abstracts found in " + ", ".join(map(str, paths)))
+        print(f"read {len(papers)} unique abstracts from {len(files)} file(s)", file=sys.stderr)
+        report = ingest_papers(papers, settings, files=files, prune=args.prune,
+                               progress=not args.quiet)  # fmt: skip
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     print(report.summary())

@@ -175,6 +175,7 @@ def ingest_papers(
     progress: bool = True,
     new_files: bool = False,
     keyword_side: bool = False,
+    keyword: bool = True,
 ) -> IngestReport:
     """Bring the index in line with ``papers`` read from ``files`` (see module docstring).
 
@@ -183,7 +184,8 @@ def ingest_papers(
     read, not every stored paper's. ``keyword_side``: record the written chunks in the
     keyword index's side index when it has room, instead of rebuilding BM25 whole (an
     upload); otherwise, and always at a plain ingest, BM25 is rebuilt and any side index
-    folded in.
+    folded in. ``keyword=False``: leave BM25 marked stale for the caller to rebuild once
+    (rag/ingest_stream.py, after many slices).
     """
     store = PaperStore.open(settings, create=True)
     scoped = new_files and not prune
@@ -221,11 +223,13 @@ def ingest_papers(
     stale_bm25 = not keyword_index_trusted(folder) or (delta is None and has_delta(folder))
     if changed or stale_bm25:
         invalidate_keyword_index(folder)
-        written, replaced = _write_papers(work, stored, store, settings, progress)
+        written, replaced = write_papers(work, stored, store, settings, progress)
         # Removals last: a crash before this point loses nothing.
         removed = [cid for doc_id in to_remove for cid in stored[doc_id].chunk_ids]
         store.delete_chunks(removed)
-        if not store.count():
+        if not keyword:
+            pass  # still marked stale: the caller rebuilds once (rebuild_keyword_index)
+        elif not store.count():
             shutil.rmtree(folder, ignore_errors=True)
         elif delta is not None:
             delta.add(list(written), list(written.values()), replaced + removed)
@@ -238,6 +242,14 @@ def ingest_papers(
     return report
 
 
+def rebuild_keyword_index(store: PaperStore, settings: Settings) -> None:
+    """Build BM25 over the whole store (none for an empty one), folding any side index."""
+    if store.count():
+        build_keyword_index(store, settings.keyword_dir, settings.candidate_k)
+    else:
+        shutil.rmtree(settings.keyword_dir, ignore_errors=True)
+
+
 def ensure_index(settings: Settings, progress: bool = True) -> IngestReport | None:
     """Index the shipped corpus when the index is missing or empty (an app's first start)."""
     from rag.loaders import DEFAULT_CORPUS, expand_paths, load_papers
@@ -248,7 +260,7 @@ def ensure_index(settings: Settings, progress: bool = True) -> IngestReport | No
     return ingest_papers(load_papers(files), settings, files=files, progress=progress)
 
 
-def _write_papers(
+def write_papers(
     papers: list[Paper],
     stored: dict[str, StoredPaper],
     store: PaperStore,

@@ -105,13 +105,15 @@ def _pick(record: dict, keys: Iterable[str]) -> str | None:
 
 
 def iter_jsonl(
-    text: str, source: str, skipped: list[str] | None = None
+    text: str | Iterable[str], source: str, skipped: list[str] | None = None
 ) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value) for each non-blank line; a bad line is a one-line error.
+    """(line number, parsed value) for each non-blank line of a text or of lines read one
+    at a time; a bad line is a one-line error.
 
     With ``skipped`` (a list), a bad line's error is appended to it and reading goes on.
     """
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines() if isinstance(text, str) else text
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -133,7 +135,12 @@ def parse_jsonl(
 ) -> list[Paper]:
     """One JSON object per line with an ``abstract``/``text`` field, an optional ``title``
     and optional bibliographic fields (arXiv's metadata records are such lines)."""
-    papers: list[Paper] = []
+    return list(_jsonl_papers(text, source, skipped))
+
+
+def _jsonl_papers(
+    text: str | Iterable[str], source: str, skipped: list[str] | None
+) -> Iterator[Paper]:
     for number, record in iter_jsonl(text, source, skipped):
         if not isinstance(record, dict):
             _fail(f'{source}:{number}: expected a JSON object like {{"title", "abstract"}}',
@@ -144,8 +151,33 @@ def parse_jsonl(
             _fail(f"{source}:{number}: no text field; give one of {', '.join(TEXT_KEYS)}",
                   skipped)  # fmt: skip
             continue
-        papers.append(make_paper(body, _pick(record, TITLE_KEYS), source, meta_from_record(record)))
-    return papers
+        yield make_paper(body, _pick(record, TITLE_KEYS), source, meta_from_record(record))
+
+
+def stream_papers(
+    path: Path, skipped: list[str] | None = None, notes: list[str] | None = None
+) -> Iterator[Paper]:
+    """The papers of one file, a JSONL file read a line at a time (an arXiv dump of
+    hundreds of thousands of lines never sits in memory whole); other formats whole."""
+    if path.suffix.lower() != ".jsonl":
+        yield from load_file(path, skipped, notes)
+        return
+    source = str(path.resolve())
+    with path.open("rb") as raw:
+        if b"\x00" in raw.read(8192):
+            raise RagError(f"{path} looks like a binary file: give a UTF-8 .jsonl file")
+
+    def lines() -> Iterator[str]:
+        with path.open("rb") as handle:
+            for number, raw_line in enumerate(handle, start=1):
+                try:
+                    yield raw_line.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise RagError(
+                        f"{path}:{number}: not UTF-8 text; re-save the file as UTF-8"
+                    ) from None
+
+    yield from _jsonl_papers(lines(), source, skipped)
 
 
 def parse_csv(

@@ -154,6 +154,13 @@ class Settings(BaseModel):
         description="Embedder runtime (rag/embedding.py): auto = torch on CUDA, onnx-int8 "
         "(~3x faster) on CPU; torch is the reference. Indexes built by one are read by all.",
     )
+    stream_over_mb: int = Field(
+        default=64,
+        ge=0,
+        description="`rag ingest` reads JSONL files larger than this together a line at a "
+        "time and indexes them in slices (rag/ingest_stream.py).",
+    )
+    stream_papers: int = Field(default=2000, ge=1, description="Papers per streamed slice.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     cpu_weights: Literal["int8", "fp32"] = Field(
         default="int8",

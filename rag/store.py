@@ -182,6 +182,19 @@ class PaperStore:
                 found.update(paper_of(cid) for cid in rows)
         return sorted(found)
 
+    def paper_sources(self):
+        """Yield (doc_id, source files) of every stored paper, a page at a time."""
+        offset = 0
+        while True:
+            page = self.collection.get(
+                where={"chunk": 0}, include=["metadatas"], limit=PAGE, offset=offset
+            )
+            if not page["ids"]:
+                return
+            for cid, meta in zip(page["ids"], page["metadatas"], strict=True):
+                yield paper_of(cid), json.loads(meta["sources"])
+            offset += len(page["ids"])
+
     def _rows_of_papers(self, doc_ids: list[str]):
         for start in range(0, len(doc_ids), FILTER_IDS):
             batch = doc_ids[start : start + FILTER_IDS]
