@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     filters = argparse.ArgumentParser(add_help=False)
     group = filters.add_argument_group("paper filters (only papers with that metadata match)")
     group.add_argument("--year", help="YEAR, FROM-TO, FROM- or -TO (e.g. 2021-)")
-    group.add_argument("--author", help="an author's name or surname; case and accents ignored")
+    group.add_argument("--author", help="part of an author's name (e.g. mül), any case or accents")
     group.add_argument("--venue", help="words of the journal or conference name")
     group.add_argument("--category", help="an arXiv category or keyword (e.g. cs.CL)")
 

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from rag.chunking import chunk_papers, keyword_node, make_splitter
 from rag.documents import Paper
 from rag.embedding import embedder_for
+from rag.filters import author_name
 from rag.keyword import (
     build_keyword_index,
     has_delta,
@@ -235,7 +236,7 @@ def ingest_papers(
             delta.add(list(written), list(written.values()), replaced + removed)
             delta.papers_written += changed
             delta.store_chunks, delta.papers = store.count(), report.total_papers
-            save_delta(folder, delta)
+            save_delta(folder, delta, [author_name(a) for p in work for a in p.meta.authors])
         else:
             build_keyword_index(store, folder, settings.candidate_k)
     report.chunks = store.count()

@@ -14,6 +14,7 @@ ever looks at its own hits.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import uuid
@@ -34,6 +35,7 @@ from rag.store import PaperStore, paper_of
 
 MANIFEST = "rag_manifest.json"
 CHUNK_IDS = "rag_chunk_ids.json"  # the main index's chunk ids in its order (for filters)
+AUTHORS = "rag_authors.json"  # the collection's distinct author names (for author filters)
 
 
 @dataclass
@@ -135,10 +137,12 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordI
     from llama_index.core.vector_stores.utils import node_to_metadata_dict
     from llama_index.retrievers.bm25 import BM25Retriever
 
-    nodes, papers = [], 0
+    nodes, papers, authors = [], 0, set()
     for chunk_id, meta, text in store.iter_rows(["metadatas", "documents"]):
         nodes.append(keyword_node(chunk_id, meta["title"], text))
-        papers += meta["chunk"] == 0  # a paper's first chunk, as PaperStore.count_papers counts
+        if meta["chunk"] == 0:  # a paper's first chunk, as PaperStore.count_papers counts
+            papers += 1
+            authors.update(meta.get("author_names") or [])  # a list: Chroma keeps lists
     stemmer = Stemmer.Stemmer("english")
     tokens = bm25s.tokenize(
         [node.get_content() for node in nodes],
@@ -160,6 +164,7 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordI
     build = uuid.uuid4().hex
     manifest = {"chunks": len(nodes), "papers": papers, "mean_length": mean_length, "build": build}
     (tmp / CHUNK_IDS).write_text(json.dumps([n.node_id for n in nodes]))
+    (tmp / AUTHORS).write_text(json.dumps(sorted(authors)))
     (tmp / MANIFEST).write_text(json.dumps(manifest))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -189,8 +194,20 @@ def open_delta(store: PaperStore, folder: Path) -> KeywordDelta | None:
     return delta or KeywordDelta(store_chunks=built["chunks"], papers=built["papers"])
 
 
-def save_delta(folder: Path, delta: KeywordDelta) -> None:
-    """Save the extended side index and trust the saved index again."""
+def author_names(folder: Path) -> list[str]:
+    """The collection's distinct author names as filters compare them (none if unknown)."""
+    path = folder / AUTHORS
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def save_delta(folder: Path, delta: KeywordDelta, authors: list[str] = ()) -> None:
+    """Save the extended side index (and the author names its papers add), and trust the
+    saved index again."""
+    known = author_names(folder)
+    if set(authors) - set(known):
+        tmp = folder / (AUTHORS + ".partial")
+        tmp.write_text(json.dumps(sorted(set(known) | set(authors))))
+        os.replace(tmp, folder / AUTHORS)
     write_delta(folder, delta)
     (folder / PENDING).unlink(missing_ok=True)
 

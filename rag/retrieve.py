@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rag.embedding import embedder_for
 from rag.filters import chroma_where
-from rag.keyword import load_keyword_index
+from rag.keyword import author_names, load_keyword_index
 from rag.settings import Settings
 from rag.store import PaperStore
 from rag.types import PaperFilter, PaperMeta, Source
@@ -46,8 +46,10 @@ class HybridRetriever:
         loaded indexes, for one question); itself when the filter keeps everything."""
         if paper_filter is None or paper_filter.is_empty():
             return self
+        names = author_names(self.settings.keyword_dir) if paper_filter.author.strip() else []
         view = copy.copy(self)
-        view.paper_filter, view._where = paper_filter, chroma_where(paper_filter)
+        view.paper_filter = paper_filter
+        view._where = chroma_where(paper_filter, names, self.settings.max_author_matches)
         view._papers = None
         return view
 

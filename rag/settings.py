@@ -173,6 +173,12 @@ class Settings(BaseModel):
     candidate_k: int = Field(default=20, ge=1, description="Hits taken from each retriever.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     hybrid: bool = Field(default=True, description="Fuse BM25 with dense; false = dense only.")
+    max_author_matches: int = Field(
+        default=300,
+        ge=1,
+        description="Most author names an author filter may match (a shorter fragment is "
+        "refused: it would not say whom it means).",
+    )
     keyword_delta_papers: int = Field(
         default=1000,
         ge=0,

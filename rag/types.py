@@ -105,8 +105,8 @@ class PaperMeta:
 class PaperFilter:
     """Which papers a question may draw on (rag/filters.py turns it into Chroma clauses).
 
-    Author, venue and category match words, ignoring case and accents; years are
-    inclusive; an empty filter keeps every paper.
+    Author matches part of a name, venue and category whole words, all ignoring case and
+    accents; years are inclusive; an empty filter keeps every paper.
     """
 
     year_from: int | None = None
