@@ -73,6 +73,9 @@ def test_restatement_of_the_question_is_withheld_but_a_yes_no_verdict_is_not() -
     echo.shape = Shape.YESNO
     echo.text = "Yes, Spindle prunes attention heads [3]."
     assert RestatementCheck()(echo) is None
+    for bare in ("Yes: Yes.", "No: no", "Yes."):  # a verdict with no finding to check or cite
+        echo.text = bare
+        assert "no finding" in RestatementCheck()(echo).reason
     titled = draft("prunes attention heads.", "Which paper prunes attention heads?",
                    Shape.EXISTENCE, [SPINDLE], scaffold="Spindle [3]")  # fmt: skip
     assert RestatementCheck()(titled).check == "restatement"  # its line quotes the abstract

@@ -5,7 +5,8 @@ collection, and fill a gap with a number the abstract states about something els
 model's words are checked against its sources:
 
 - ``restatement``: a reply must add something to the question and to its scaffold (a
-  yes/no reply adds its verdict); a paper's line that only restates the question is
+  yes/no reply adds its verdict, but must still say the finding: "Yes: Yes." is
+  withheld); a paper's line that only restates the question is
   replaced by the abstract's own closest sentence (``rag.pipeline``);
 - ``numbers``: every number it adds occurs in a source;
 - ``quantity``: a how-many question gets a number, measured in the unit asked, from a
@@ -37,6 +38,7 @@ _VERDICT_OPENER = re.compile(r"^\W*(yes|no)\b|the abstracts do not settle", re.I
 # The verdict words a yes/no reply opens with (scored, rag.prompt.VERDICTS) or that the
 # model may write itself: given, not added.
 _VERDICT_WORDS = "yes no the abstracts do not settle it"
+_VERDICT_TERMS = content_terms(_VERDICT_WORDS)
 
 
 def _words(draft: Draft) -> str:
@@ -67,6 +69,9 @@ class RestatementCheck:
 
     def __call__(self, draft: Draft) -> Verdict | None:
         """See the class docstring."""
+        if draft.shape is Shape.YESNO and not content_terms(_words(draft)) - _VERDICT_TERMS:
+            # "Yes: Yes." gives the verdict and no finding to check it by (nor to cite).
+            return Verdict(self.name, "the draft answer was withheld: a verdict with no finding")
         if new_terms(draft) or new_numbers(draft):
             return None
         if draft.shape is Shape.YESNO and _VERDICT_OPENER.search(draft.text):
