@@ -68,7 +68,7 @@ def matching_names(typed: str, names: Iterable[str], limit: int) -> list[str]:
 
 
 def parse_years(text: str) -> tuple[int | None, int | None]:
-    """A year range as typed: "2021", "2017-2019", "2021-" (from), "-2018" (until)."""
+    """A year range as typed: "2021", "2019-2021", "2021-" (from), "-2020" (until)."""
     match = re.fullmatch(r"\s*(\d{4})?\s*(-|–|\.\.)?\s*(\d{4})?\s*", text or "")
     if not match or not (match.group(1) or match.group(3)):
         raise RagError(f"year filter '{text}': give YEAR, FROM-TO, FROM- or -TO (e.g. 2021-)")

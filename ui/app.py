@@ -218,7 +218,7 @@ def build_app(assistant: Assistant):
                                        elem_id="sources-only")  # fmt: skip
             gr.Markdown("Only papers whose metadata matches (case and accents ignored):")
             with gr.Row():
-                year = gr.Textbox(label="Year", placeholder="2021-, 2017-2019", elem_id="f-year")
+                year = gr.Textbox(label="Year", placeholder="2021-, 2019-2021", elem_id="f-year")
                 author = gr.Textbox(label="Author", placeholder="surname", elem_id="f-author")
                 venue = gr.Textbox(label="Venue", elem_id="f-venue")
                 category = gr.Textbox(label="Category", placeholder="cs.CL",
