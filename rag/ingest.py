@@ -199,15 +199,15 @@ def ingest_papers(
         stored = store.stored_papers()
         papers_before = len(stored)
     file_keys = {str(Path(f).resolve()) for f in (files or [])}
-    papers, replaced, notes = merge_indexed_twins(papers, store, file_keys)
+    papers, superseded, notes = merge_indexed_twins(papers, store, file_keys)
     if scoped:  # the joined papers' stored versions, which the scoped read did not fetch
         stored.update(store.stored_papers([p.doc_id for p in papers if p.doc_id not in stored]))
-    planned = {d: p for d, p in stored.items() if d not in replaced}
+    planned = {d: p for d, p in stored.items() if d not in superseded}
     to_add, to_update, unchanged, to_remove = plan_ingest(
         papers, planned, file_keys, prune, settings.chunking_key
     )
-    to_remove += list(replaced)
-    stored.update(replaced)
+    to_remove += list(superseded)
+    stored.update(superseded)
 
     report = IngestReport(
         added=len(to_add),
@@ -224,21 +224,18 @@ def ingest_papers(
     stale_bm25 = not keyword_index_trusted(folder) or (delta is None and has_delta(folder))
     if changed or stale_bm25:
         invalidate_keyword_index(folder)
-        written, replaced = write_papers(work, stored, store, settings, progress)
+        written, stale = write_papers(work, stored, store, settings, progress)
         # Removals last: a crash before this point loses nothing.
         removed = [cid for doc_id in to_remove for cid in stored[doc_id].chunk_ids]
         store.delete_chunks(removed)
-        if not keyword:
-            pass  # still marked stale: the caller rebuilds once (rebuild_keyword_index)
-        elif not store.count():
-            shutil.rmtree(folder, ignore_errors=True)
-        elif delta is not None:
-            delta.add(list(written), list(written.values()), replaced + removed)
+        # With keyword=False the index stays marked stale: the caller rebuilds it once.
+        if keyword and delta is not None and store.count():
+            delta.add(list(written), list(written.values()), stale + removed)
             delta.papers_written += changed
             delta.store_chunks, delta.papers = store.count(), report.total_papers
             save_delta(folder, delta, [author_name(a) for p in work for a in p.meta.authors])
-        else:
-            build_keyword_index(store, folder, settings.candidate_k)
+        elif keyword:
+            rebuild_keyword_index(store, settings)
     report.chunks = store.count()
     return report
 

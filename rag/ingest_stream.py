@@ -89,11 +89,12 @@ def _drop_left(settings: Settings, file: str | None, seen: set[str]) -> tuple[in
         remaining = [s for s in sources if s != file]
         (shrunk if file is not None and remaining else gone).append(doc_id)
     stored = store.stored_papers(gone + shrunk)
+    shrinking = set(shrunk)
     if shrunk:
         kept = [
             Paper(old.abstract, old.title, [s for s in old.sources if s != file],
                   title_is_derived=old.title_is_derived, meta=old.meta)
-            for doc_id, old in stored.items() if doc_id in set(shrunk)
+            for doc_id, old in stored.items() if doc_id in shrinking
         ]  # fmt: skip
         write_papers(kept, stored, store, settings, progress=False)
     store.delete_chunks([cid for doc_id in gone for cid in stored[doc_id].chunk_ids])

@@ -36,8 +36,7 @@ class HybridRetriever:
         self.store = store or PaperStore.open(settings)
         self.embedder = embedder_for(settings)
         self.keyword = None
-        self.paper_filter: PaperFilter | None = None
-        self._where: dict | None = None
+        self._where: dict | None = None  # a filtered view's Chroma clause (with_filter)
         self._papers: set[str] | None = None
         self.refresh()
 
@@ -48,7 +47,6 @@ class HybridRetriever:
             return self
         names = author_names(self.settings.keyword_dir) if paper_filter.author.strip() else []
         view = copy.copy(self)
-        view.paper_filter = paper_filter
         view._where = chroma_where(paper_filter, names, self.settings.max_author_matches)
         view._papers = None
         return view
