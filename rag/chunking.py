@@ -14,6 +14,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import BaseNode, TextNode
 
 from rag.documents import Paper
+from rag.errors import RagError
 from rag.types import META_FIELDS
 
 # Keys stored with each chunk; only the title is embedded / shown to the splitter.
@@ -23,6 +24,7 @@ STORED_ONLY_KEYS = [
     "content_hash",
     "sources",
     "abstract",
+    "aliases",
     "title_is_derived",
     "chunk",
     "n_chunks",
@@ -60,8 +62,8 @@ def paper_to_document(paper: Paper) -> Document:
             "doc_id": paper.doc_id,
             "content_hash": paper.content_hash,
             "sources": json.dumps(paper.sources),
-            "abstract": paper.text,
             "title_is_derived": paper.title_is_derived,
+            **({"aliases": json.dumps(paper.aliases)} if paper.aliases else {}),
             **paper.meta.to_metadata(),
         },
         excluded_embed_metadata_keys=list(STORED_ONLY_KEYS),
@@ -71,21 +73,38 @@ def paper_to_document(paper: Paper) -> Document:
     )
 
 
-def chunk_papers(papers: list[Paper], splitter: SentenceSplitter, chunking: str) -> list[BaseNode]:
-    """Split papers into nodes; each node knows its index, its paper's chunk count, its settings."""
+def chunk_papers(
+    papers: list[Paper], splitter: SentenceSplitter, chunking: str, max_chunks: int | None = None
+) -> list[BaseNode]:
+    """Split papers into nodes; each node knows its index, its paper's chunk count, its settings.
+
+    The whole abstract rides on the first chunk only (``rag.store.abstract_of`` reads it
+    there): a copy on every chunk made the index grow with the square of its length.
+    ``max_chunks``: a paper splitting into more is refused by name, before anything is
+    written for it.
+    """
     nodes: list[BaseNode] = []
     for paper in papers:
         pieces = splitter.get_nodes_from_documents([paper_to_document(paper)])
+        if max_chunks is not None and len(pieces) > max_chunks:
+            raise RagError(
+                f"'{paper.title}' ({', '.join(paper.sources) or 'no file'}) splits into "
+                f"{len(pieces)} chunks, over the limit of {max_chunks} "
+                "(RAG_MAX_CHUNKS_PER_PAPER); shorten it, or raise the limit or chunk_size"
+            )
         for index, node in enumerate(pieces):
             node.metadata["chunk"] = index
             node.metadata["n_chunks"] = len(pieces)
             node.metadata["chunking"] = chunking
+            if index == 0:
+                node.metadata["abstract"] = paper.text
             node.excluded_embed_metadata_keys = list(STORED_ONLY_KEYS)
             node.excluded_llm_metadata_keys = list(STORED_ONLY_KEYS)
         nodes.extend(pieces)
     return nodes
 
 
-def keyword_node(node_id: str, title: str, text: str) -> TextNode:
-    """A slim node for the BM25 index: id plus searchable text, no stored payload."""
-    return TextNode(id_=node_id, text=f"{title}\n{text}")
+def keyword_node(node_id: str, title: str, text: str, aliases: list[str] = ()) -> TextNode:
+    """A slim node for the BM25 index: id plus searchable text (the title and the other
+    titles the paper is known by, then the chunk), no stored payload."""
+    return TextNode(id_=node_id, text="\n".join([title, *aliases, text]))

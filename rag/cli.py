@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import RagError
 from rag.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: `rag --help` should not load the pipeline
+    from rag.pipeline import Retrieval
+    from rag.types import Event
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -27,6 +33,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """Index files or folders (default: the corpus shipped with the package)."""
     from rag.ingest import ingest_papers
     from rag.ingest_stream import ingest_streamed, should_stream
+    from rag.limits import within_limits
     from rag.loaders import DEFAULT_CORPUS, expand_paths, load_papers
 
     settings = _settings(args)
@@ -41,9 +48,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for problem in [*(skipped or []), *notes]:
             print(f"skipped {problem}", file=sys.stderr)
     else:
-        papers = load_papers(files, skipped, notes)  # all parsed before the index is touched
+        merges: list[str] = []
+        papers = load_papers(files, skipped, notes, merges)  # all parsed before writing
+        papers = within_limits(papers, settings, skipped)
         for problem in [*(skipped or []), *notes]:
             print(f"skipped {problem}", file=sys.stderr)
+        for merge in merges:
+            print(f"note: {merge}", file=sys.stderr)
         if not papers:
             raise RagError("no abstracts found in " + ", ".join(map(str, paths)))
         print(f"read {len(papers)} unique abstracts from {len(files)} file(s)", file=sys.stderr)
@@ -67,7 +78,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     for s in sources:
         dense = "-" if s.dense_score is None else f"{s.dense_score:.3f}"
         print(f"[{s.rank}] {_cited_title(s)}")
+        if s.aliases:
+            print(f"    also known as: {'; '.join(s.aliases)}")
         print(f"    doc {s.doc_id}  fused {s.score:.4f}  dense {dense}")
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Re-index every file the collection's manifest names (after damage to the index)."""
+    from rag.repair import repair
+
+    report = repair(_settings(args), progress=not args.quiet)
+    print(report.summary())
     return 0
 
 
@@ -104,8 +126,13 @@ def _read_batch(path: Path) -> list[dict]:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answer one question (streamed) or a JSONL batch (one JSON object per line)."""
-    from rag.pipeline import Assistant, clean_question
+    """Answer one question (streamed) or a JSONL batch (one JSON object per line).
+
+    Each question is first decided by retrieval alone; the model is loaded only for the
+    first one that needs it, so a question no abstract is close to ("?!.,;:") is answered
+    (abstained) in the seconds retrieval takes, not the minute a model load takes.
+    """
+    from rag.pipeline import Assistant, clean_question, final_answer
 
     settings = _settings(args)
     if args.file:
@@ -116,32 +143,61 @@ def cmd_ask(args: argparse.Namespace) -> int:
         clean_question(args.question, settings.max_question_chars)  # fail before loading models
         batch = [{"question": args.question, "history": []}]
     assistant = Assistant(settings).filtered(_paper_filter(args))
-    print(f"loading {settings.generator}...", file=sys.stderr, flush=True)
-    assistant.warm_up()  # model load is start-up, not part of each answer's timings
-    failures = 0
+    loaded = False
+
+    def answer_events(retrieval: Retrieval) -> Iterator[Event]:
+        """The events of one answer; the model is loaded first if this answer is the first
+        to need it (a model that fails to load stops even a batch: every answer needs it)."""
+        nonlocal loaded
+        if retrieval.needs_generator and not loaded:
+            print(f"loading {settings.generator}...", file=sys.stderr, flush=True)
+            assistant.warm_up()  # model load is start-up, not part of each answer's timings
+            loaded = True
+        return assistant.stream_retrieved(retrieval)
+
     if args.format in ("markdown", "bibtex"):
         from rag.export import bibtex, cited, markdown
 
-        answers = [assistant.ask(item["question"], item["history"]) for item in batch]
+        answers = []
+        for item in batch:
+            retrieval = assistant.retrieve_or_abstain(item["question"], item["history"])
+            answers.append(final_answer(answer_events(retrieval)))
         print(markdown(answers) if args.format == "markdown" else bibtex(cited(answers)), end="")
         return 0
+    json_lines = args.json or args.format == "json"
+    failures = 0
     for item in batch:
-        if args.json or args.format == "json":
-            try:
-                answer = assistant.ask(item["question"], item["history"])
-            except RagError as exc:  # one bad question does not stop a batch
-                failures += 1
-                print(json.dumps({"question": item["question"], "error": str(exc)}))
-                continue
-            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
-        else:
-            _print_streamed(assistant, item["question"], item["history"])
+        try:
+            retrieval = assistant.retrieve_or_abstain(item["question"], item["history"])
+        except RagError as exc:
+            if not json_lines:
+                raise
+            failures += 1  # in JSON lines one bad question does not stop a batch
+            print(_error_line(item, exc))
+            continue
+        events = answer_events(retrieval)
+        if not json_lines:
+            _print_streamed(events)
+            continue
+        try:
+            answer = final_answer(events)
+        except RagError as exc:
+            failures += 1
+            print(_error_line(item, exc))
+            continue
+        print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
     return 1 if failures else 0
 
 
-def _print_streamed(assistant, question: str, history: list[dict]) -> None:
+def _error_line(item: dict, exc: RagError) -> str:
+    """The JSON line of a batch question that failed."""
+    return json.dumps({"question": item["question"], "error": str(exc)})
+
+
+def _print_streamed(events: Iterator[Event]) -> None:
+    """One answer as ``rag ask`` shows it: the reply as it streams, then its sources."""
     answer = None
-    for event in assistant.stream(question, history):
+    for event in events:
         if event.kind == "token":
             print(event.text, end="", flush=True)
         elif event.kind == "done":
@@ -237,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-bad", action="store_true", help="index the good records, report each bad line"
     )
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("repair", parents=[common],
+                       help="re-index every file the manifest names (a damaged index)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_repair)
 
     p = sub.add_parser("search", parents=[common, filters], help="ranked sources, no generation")
     p.add_argument("question")

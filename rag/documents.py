@@ -52,6 +52,7 @@ class Paper:
     sources: list[str] = field(default_factory=list)
     title_is_derived: bool = False
     meta: PaperMeta = field(default_factory=PaperMeta)
+    aliases: list[str] = field(default_factory=list)  # other titles its records gave it
 
     @property
     def doc_id(self) -> str:
@@ -65,6 +66,8 @@ class Paper:
         payload = f"{self.title}\x00{clean_text(self.text)}"
         if self.meta.known():
             payload += "\x00" + json.dumps(self.meta.to_dict(), sort_keys=True)
+        if self.aliases:
+            payload += "\x00" + "\x00".join(self.aliases)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
@@ -90,10 +93,24 @@ def _identifiers(paper: Paper) -> list[str]:
     return keys
 
 
-def deduplicate(papers: list[Paper]) -> list[Paper]:
+def add_alias(paper: Paper, title: str) -> None:
+    """Keep ``title`` as another name of ``paper`` unless it is the same title."""
+    known = {t.casefold() for t in [paper.title, *paper.aliases]}
+    if title and title.casefold() not in known:
+        paper.aliases.append(title)
+
+
+def deduplicate(papers: list[Paper], merges: list[str] | None = None) -> list[Paper]:
     """Merge records of one paper (same text, DOI or arXiv id): the first record's text, a
-    real title over a derived one, the richer record's bibliographic fields, all sources."""
+    real title over a derived one (other real titles kept as aliases), the richer record's
+    bibliographic fields, all sources.
+
+    ``merges`` collects one note per paper whose records carried different titles
+    ("3 records, 1 paper: kept title 'A'; also known as 'B', 'C'") and one line counting
+    the other merged records (the same paper in several files).
+    """
     merged: list[Paper] = []
+    records: dict[int, int] = {}  # id(merged paper) -> records merged into it
     by_key: dict[str, Paper] = {}
     for paper in papers:
         seen = next((by_key[k] for k in _identifiers(paper) if k in by_key), None)
@@ -104,13 +121,36 @@ def deduplicate(papers: list[Paper]) -> list[Paper]:
                 sources=list(paper.sources),
                 title_is_derived=paper.title_is_derived,
                 meta=paper.meta,
+                aliases=list(paper.aliases),
             )
             merged.append(seen)
         else:
             if seen.title_is_derived and not paper.title_is_derived:
                 seen.title, seen.title_is_derived = paper.title, False
+            elif not paper.title_is_derived:
+                add_alias(seen, paper.title)
+            for alias in paper.aliases:
+                add_alias(seen, alias)
             seen.sources.extend(s for s in paper.sources if s not in seen.sources)
             seen.meta = seen.meta.merged_with(paper.meta)
+        records[id(seen)] = records.get(id(seen), 0) + 1
         for key in _identifiers(paper) + _identifiers(seen):
             by_key.setdefault(key, seen)
+    if merges is not None:
+        quiet = 0
+        for paper in merged:
+            count = records[id(paper)]
+            if count > 1 and paper.aliases:
+                merges.append(merge_note(count, paper))
+            elif count > 1:
+                quiet += count - 1
+        if quiet:
+            merges.append(f"{quiet} more duplicate record(s) merged into the paper they repeat "
+                          "(same text, DOI or arXiv id, same title)")  # fmt: skip
     return merged
+
+
+def merge_note(records: int, paper: Paper) -> str:
+    """ "3 records, 1 paper: kept title 'A'; also known as 'B', 'C'"."""
+    known = ", ".join(f"'{a}'" for a in paper.aliases)
+    return f"{records} records, 1 paper: kept title '{paper.title}'; also known as {known}"

@@ -15,8 +15,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from rag.chunking import chunk_papers, keyword_node, make_splitter
-from rag.documents import Paper
+from rag.documents import Paper, add_alias
 from rag.embedding import embedder_for
+from rag.errors import RagError
 from rag.filters import author_name
 from rag.keyword import (
     build_keyword_index,
@@ -26,8 +27,12 @@ from rag.keyword import (
     open_delta,
     save_delta,
 )
+from rag.limits import within_limits
+from rag.lock import writer_lock
+from rag.manifest import Manifest, damage, mark_writing, read_manifest, write_manifest
 from rag.settings import Settings
 from rag.store import PaperStore, StoredPaper
+from rag.types import aliases_of
 
 BATCH_PAPERS = 64  # papers embedded and written per step: bounds what a crash can lose
 
@@ -65,9 +70,13 @@ def _merge_with_stored(paper: Paper, stored: StoredPaper | None, files: set[str]
         title_is_derived=paper.title_is_derived,
         # Fields the other files' records gave stay, unless this record knows more.
         meta=paper.meta.merged_with(stored.meta) if kept else paper.meta,
+        aliases=list(paper.aliases),
     )
     if kept and paper.title_is_derived and not stored.title_is_derived:
         merged.title, merged.title_is_derived = stored.title, False
+    elif kept:  # the other files' title stays known, as an alias
+        for title in [*([] if stored.title_is_derived else [stored.title]), *stored.aliases]:
+            add_alias(merged, title)
     return merged
 
 
@@ -110,9 +119,17 @@ def merge_indexed_twins(
             out.append(paper)
             notes.append(f"'{paper.title}' replaces its indexed version (same DOI or arXiv id)")
         else:
-            out.append(Paper(twin.abstract, twin.title, paper.sources,
-                             title_is_derived=twin.title_is_derived,
-                             meta=twin.meta.merged_with(paper.meta)))  # fmt: skip
+            joined = Paper(
+                twin.abstract,
+                twin.title,
+                paper.sources,
+                title_is_derived=twin.title_is_derived,
+                meta=twin.meta.merged_with(paper.meta),
+                aliases=list(twin.aliases),
+            )
+            if not paper.title_is_derived:
+                add_alias(joined, paper.title)
+            out.append(joined)
             notes.append(f"'{paper.title}' joined to its indexed version '{twin.title}' "
                          "(same DOI or arXiv id)")  # fmt: skip
     return out, replaced, notes
@@ -163,6 +180,7 @@ def plan_ingest(
                     remaining,
                     title_is_derived=old.title_is_derived,
                     meta=old.meta,
+                    aliases=old.aliases,
                 )
             )
     return to_add, to_update, unchanged, to_remove
@@ -177,6 +195,7 @@ def ingest_papers(
     new_files: bool = False,
     keyword_side: bool = False,
     keyword: bool = True,
+    repairing: bool = False,
 ) -> IngestReport:
     """Bring the index in line with ``papers`` read from ``files`` (see module docstring).
 
@@ -186,9 +205,33 @@ def ingest_papers(
     keyword index's side index when it has room, instead of rebuilding BM25 whole (an
     upload); otherwise, and always at a plain ingest, BM25 is rebuilt and any side index
     folded in. ``keyword=False``: leave BM25 marked stale for the caller to rebuild once
-    (rag/ingest_stream.py, after many slices).
+    (rag/ingest_stream.py, after many slices). A damaged index (rag/manifest.py) is
+    refused unless ``repairing``: syncing some files into it would make the loss final.
+
+    Runs under the data folder's writer lock (rag/lock.py), so its reads, writes and the
+    totals it reports are not mixed with another ingest's.
     """
-    store = PaperStore.open(settings, create=True)
+    papers = within_limits(papers, settings)  # callers with --skip-bad filtered already
+    with writer_lock(settings):
+        store = PaperStore.open(settings, create=True)
+        problem = None if repairing else damage(settings, store.count())
+        if problem:
+            raise RagError(problem)
+        return _ingest(papers, store, settings, files, prune, progress, new_files,
+                       keyword_side, keyword)  # fmt: skip
+
+
+def _ingest(
+    papers: list[Paper],
+    store: PaperStore,
+    settings: Settings,
+    files: list[Path] | None,
+    prune: bool,
+    progress: bool,
+    new_files: bool,
+    keyword_side: bool,
+    keyword: bool,
+) -> IngestReport:
     scoped = new_files and not prune
     folder = settings.keyword_dir
     delta = open_delta(store, folder) if keyword_side else None
@@ -223,6 +266,7 @@ def ingest_papers(
         delta = None  # the side index would grow too large: rebuild whole
     stale_bm25 = not keyword_index_trusted(folder) or (delta is None and has_delta(folder))
     if changed or stale_bm25:
+        mark_writing(settings)
         invalidate_keyword_index(folder)
         written, stale = write_papers(work, stored, store, settings, progress)
         # Removals last: a crash before this point loses nothing.
@@ -237,6 +281,17 @@ def ingest_papers(
         elif keyword:
             rebuild_keyword_index(store, settings)
     report.chunks = store.count()
+    # The files the index now draws on: every stored paper's, after this ingest's changes
+    # (a scoped ingest saw only its own papers, so the earlier manifest's files stay).
+    gone = set(to_remove)
+    sources = {d: p.sources for d, p in stored.items() if d not in gone}
+    sources.update({p.doc_id: p.sources for p in work})
+    held = {s for found in sources.values() for s in found}
+    earlier = read_manifest(settings) if scoped else None
+    write_manifest(settings, Manifest(
+        settings.collection, report.total_papers, report.chunks,
+        sorted(held | set(earlier.files if earlier else [])),
+    ))  # fmt: skip
     return report
 
 
@@ -252,10 +307,15 @@ def ensure_index(settings: Settings, progress: bool = True) -> IngestReport | No
     """Index the shipped corpus when the index is missing or empty (an app's first start)."""
     from rag.loaders import DEFAULT_CORPUS, expand_paths, load_papers
 
-    if PaperStore.open(settings, create=True).count():
-        return None
-    files = expand_paths([DEFAULT_CORPUS])
-    return ingest_papers(load_papers(files), settings, files=files, progress=progress)
+    with writer_lock(settings):  # two apps starting at once index it once
+        chunks = PaperStore.open(settings, create=True).count()
+        problem = damage(settings, chunks)  # an emptied index is damage, not a first start
+        if problem:
+            raise RagError(problem)
+        if chunks:
+            return None
+        files = expand_paths([DEFAULT_CORPUS])
+        return ingest_papers(load_papers(files), settings, files=files, progress=progress)
 
 
 def write_papers(
@@ -278,7 +338,7 @@ def write_papers(
     bar = tqdm(total=len(papers), unit="paper", desc="Embedding", disable=not progress)
     for start in range(0, len(papers), BATCH_PAPERS):
         batch = papers[start : start + BATCH_PAPERS]
-        nodes = chunk_papers(batch, splitter, settings.chunking_key)
+        nodes = chunk_papers(batch, splitter, settings.chunking_key, settings.max_chunks_per_paper)
         texts = [node.get_content(metadata_mode="embed") for node in nodes]
         for node, vector in zip(nodes, embedder.embed(texts), strict=True):
             node.embedding = vector
@@ -293,7 +353,8 @@ def write_papers(
         store.upsert_nodes(nodes)
         store.delete_chunks(stale)
         for node in nodes:
-            text = keyword_node(node.node_id, node.metadata["title"], node.get_content())
+            meta = node.metadata
+            text = keyword_node(node.node_id, meta["title"], node.get_content(), aliases_of(meta))
             written[node.node_id] = text.get_content()
         replaced += stale
         bar.update(len(batch))

@@ -20,7 +20,10 @@ from rag.documents import Paper, deduplicate
 from rag.errors import RagError
 from rag.ingest import IngestReport, ingest_papers, rebuild_keyword_index, write_papers
 from rag.keyword import invalidate_keyword_index
+from rag.limits import within_limits
 from rag.loaders import stream_papers
+from rag.lock import writer_lock
+from rag.manifest import Manifest, damage, mark_writing, write_manifest
 from rag.settings import Settings
 from rag.store import PaperStore
 
@@ -47,33 +50,42 @@ def ingest_streamed(
     """Index ``files`` a slice at a time (see module docstring)."""
     total = 0
     for file in files:  # validation pass: any bad record fails here, before indexing
-        total += sum(1 for _ in stream_papers(file, skipped, notes))
+        for batch in _slices(stream_papers(file, skipped, notes), settings.stream_papers):
+            total += len(within_limits(batch, settings, skipped))
     if not total:
         raise RagError("no abstracts found in " + ", ".join(map(str, files)))
-    report = IngestReport()
-    seen: set[str] = set()
-    for file in files:
-        in_file: set[str] = set()
-        for batch in _slices(stream_papers(file, []), settings.stream_papers):
-            batch = deduplicate([p for p in batch if p.doc_id not in in_file])
-            part = ingest_papers(batch, settings, files=[file], progress=progress,
-                                 new_files=True, keyword=False)  # fmt: skip
-            in_file.update(p.doc_id for p in batch)
-            report.added += part.added
-            report.updated += part.updated
-            report.unchanged += part.unchanged
-            report.removed += part.removed
-            report.notes += part.notes
-        removed, updated = _drop_left(settings, str(file.resolve()), in_file)
-        report.removed += removed
-        report.updated += updated
-        seen |= in_file
-    if prune:
-        report.removed += _drop_left(settings, None, seen)[0]
-    store = PaperStore.open(settings, create=True)
-    rebuild_keyword_index(store, settings)
-    report.chunks = store.count()
-    report.total_papers = store.count_papers()
+    with writer_lock(settings):  # held over every slice (see rag/lock.py)
+        problem = damage(settings, PaperStore.open(settings, create=True).count())
+        if problem:
+            raise RagError(problem)
+        report = IngestReport()
+        seen: set[str] = set()
+        for file in files:
+            in_file: set[str] = set()
+            for batch in _slices(stream_papers(file, []), settings.stream_papers):
+                batch = within_limits(batch, settings, [])  # listed by the validation pass
+                batch = deduplicate([p for p in batch if p.doc_id not in in_file])
+                part = ingest_papers(batch, settings, files=[file], progress=progress,
+                                     new_files=True, keyword=False)  # fmt: skip
+                in_file.update(p.doc_id for p in batch)
+                report.added += part.added
+                report.updated += part.updated
+                report.unchanged += part.unchanged
+                report.removed += part.removed
+                report.notes += part.notes
+            removed, updated = _drop_left(settings, str(file.resolve()), in_file)
+            report.removed += removed
+            report.updated += updated
+            seen |= in_file
+        if prune:
+            report.removed += _drop_left(settings, None, seen)[0]
+        store = PaperStore.open(settings, create=True)
+        rebuild_keyword_index(store, settings)
+        report.chunks = store.count()
+        sources = dict(store.paper_sources())  # read after the writes, under the lock
+        report.total_papers = len(sources)
+        held = sorted({f for found in sources.values() for f in found})
+        write_manifest(settings, Manifest(settings.collection, len(sources), report.chunks, held))
     return report
 
 
@@ -81,6 +93,7 @@ def _drop_left(settings: Settings, file: str | None, seen: set[str]) -> tuple[in
     """Papers ``file`` no longer holds (every unseen paper when ``file`` is None): removed,
     or rewritten without that file when another still holds them. Returns the counts."""
     store = PaperStore.open(settings, create=True)
+    mark_writing(settings)  # fewer chunks than the last slice's manifest is not damage
     invalidate_keyword_index(settings.keyword_dir)
     gone, shrunk = [], []
     for doc_id, sources in store.paper_sources():
@@ -93,7 +106,7 @@ def _drop_left(settings: Settings, file: str | None, seen: set[str]) -> tuple[in
     if shrunk:
         kept = [
             Paper(old.abstract, old.title, [s for s in old.sources if s != file],
-                  title_is_derived=old.title_is_derived, meta=old.meta)
+                  title_is_derived=old.title_is_derived, meta=old.meta, aliases=old.aliases)
             for doc_id, old in stored.items() if doc_id in shrinking
         ]  # fmt: skip
         write_papers(kept, stored, store, settings, progress=False)

@@ -32,6 +32,7 @@ from rag.keyword_delta import (
     write_delta,
 )
 from rag.store import PaperStore, paper_of
+from rag.types import aliases_of
 
 MANIFEST = "rag_manifest.json"
 CHUNK_IDS = "rag_chunk_ids.json"  # the main index's chunk ids in its order (for filters)
@@ -139,7 +140,7 @@ def build_keyword_index(store: PaperStore, folder: Path, top_k: int) -> KeywordI
 
     nodes, papers, authors = [], 0, set()
     for chunk_id, meta, text in store.iter_rows(["metadatas", "documents"]):
-        nodes.append(keyword_node(chunk_id, meta["title"], text))
+        nodes.append(keyword_node(chunk_id, meta["title"], text, aliases_of(meta)))
         if meta["chunk"] == 0:  # a paper's first chunk, as PaperStore.count_papers counts
             papers += 1
             authors.update(meta.get("author_names") or [])  # a list: Chroma keeps lists

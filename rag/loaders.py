@@ -267,13 +267,17 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_papers(
-    paths: Iterable[Path], skipped: list[str] | None = None, notes: list[str] | None = None
+    paths: Iterable[Path],
+    skipped: list[str] | None = None,
+    notes: list[str] | None = None,
+    merges: list[str] | None = None,
 ) -> list[Paper]:
-    """Load and de-duplicate every abstract under ``paths`` (files or folders)."""
+    """Load and de-duplicate every abstract under ``paths`` (files or folders); ``merges``
+    collects what de-duplication joined (``rag.documents.deduplicate``)."""
     papers: list[Paper] = []
     for file in expand_paths(paths):
         papers.extend(load_file(file, skipped, notes))
-    return deduplicate(papers)
+    return deduplicate(papers, merges)
 
 
 def load_default_corpus() -> list[Paper]:

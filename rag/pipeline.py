@@ -18,7 +18,8 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from rag.checks import build_checks, run_checks
 from rag.checks.citations import check_citations
@@ -65,6 +66,34 @@ def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]
     if len(question) > max_chars:
         return question[:max_chars], [f"question cut to its first {max_chars} characters"]
     return question, []
+
+
+@dataclass
+class Retrieval:
+    """What retrieval alone decided for one question (:meth:`Assistant.retrieve_or_abstain`).
+
+    ``answer`` holds the sources, and is already final when retrieval abstained (no
+    abstract close enough); ``papers`` are those a line reply is about. Only an answer
+    that did not abstain needs the language model.
+    """
+
+    answer: Answer
+    papers: list[Source]
+    history: list[dict] | None
+    decided: float  # time.perf_counter() when the decision was made
+
+    @property
+    def needs_generator(self) -> bool:
+        """Whether answering goes on to the model (False: retrieval abstained)."""
+        return not self.answer.abstained
+
+
+def final_answer(events: Iterable[Event]) -> Answer:
+    """The answer of a stream of events (its ``done`` event), once the stream has run."""
+    for event in events:
+        if event.kind == "done":
+            return event.answer
+    raise RuntimeError("stream ended without an answer")
 
 
 def scaffold_for(source: Source) -> str:
@@ -220,15 +249,22 @@ class Assistant:
         self, question: str, history: list[dict] | None = None, top_k: int | None = None
     ) -> Answer:
         """Answer and wait for the whole of it."""
-        for event in self.stream(question, history, top_k):
-            if event.kind == "done":
-                return event.answer
-        raise RuntimeError("stream ended without an answer")
+        return final_answer(self.stream(question, history, top_k))
 
     def stream(
         self, question: str, history: list[dict] | None = None, top_k: int | None = None
     ) -> Iterator[Event]:
         """Answer step by step (see :class:`~rag.types.Event`); ``top_k`` overrides the setting."""
+        yield from self.stream_retrieved(self.retrieve_or_abstain(question, history, top_k))
+
+    def retrieve_or_abstain(
+        self, question: str, history: list[dict] | None = None, top_k: int | None = None
+    ) -> Retrieval:
+        """Retrieve for ``question`` and decide what retrieval alone can: abstain when no
+        indexed abstract is relevant enough (the relevance floor), and which papers a line
+        reply is about. Never touches the model: a caller can skip loading it when the
+        answer abstained (``rag ask "?!"``); :meth:`stream_retrieved` goes on from here.
+        """
         start = time.perf_counter()
         question, notes = clean_question(question, self.settings.max_question_chars)
         query = self._query(question, history)
@@ -238,7 +274,6 @@ class Assistant:
                         sources=sources, shape=shape, notes=notes, started=start,
                         followed=followed)  # fmt: skip
         answer.timings["retrieve_s"] = time.perf_counter() - start
-        yield Event("sources", sources=sources)
 
         answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
         papers: list[Source] = []
@@ -253,10 +288,22 @@ class Assistant:
         if not sources or answer.signals["relevance"] < floor:  # (a floor of 0 lets 0.0 by)
             self._abstain(answer, Verdict(
                 "relevance", "no indexed abstract is close enough to the question"))  # fmt: skip
-        else:
+        return Retrieval(answer, papers, history, time.perf_counter())
+
+    def stream_retrieved(self, retrieval: Retrieval) -> Iterator[Event]:
+        """:meth:`stream` from a :meth:`retrieve_or_abstain` decision (once per decision):
+        the sources, then the model's reply unless retrieval abstained, then the answer."""
+        answer = retrieval.answer
+        # Time between the decision and now (the model loading, a batch's other questions)
+        # is not this answer's: its timings count as if it had gone straight on.
+        answer.started += time.perf_counter() - retrieval.decided
+        start = answer.started
+        yield Event("sources", sources=answer.sources)
+        if not answer.abstained:
+            question, history = answer.question, retrieval.history
             note = followup_note(question, history) if self.settings.condense_followups else ""
-            if shape in LINE_SHAPES:
-                replies = self._lines(answer, note, papers)
+            if answer.shape in LINE_SHAPES:
+                replies = self._lines(answer, note, retrieval.papers)
             else:
                 replies = self._free_reply(answer, note)
             first_token: list[float] = []

@@ -16,7 +16,7 @@ from rag.filters import chroma_where
 from rag.keyword import author_names, load_keyword_index
 from rag.settings import Settings
 from rag.store import PaperStore
-from rag.types import PaperFilter, PaperMeta, Source
+from rag.types import PaperFilter, PaperMeta, Source, aliases_of
 
 
 @dataclass
@@ -144,8 +144,7 @@ class HybridRetriever:
     def _keyword_hits(keyword, question: str, papers: set[str] | None) -> list:
         return [hit for hit in keyword.retrieve(question, papers) if hit.score and hit.score > 0]
 
-    @staticmethod
-    def _group_by_paper(candidates: dict[str, _Candidate], top_k: int) -> list[Source]:
+    def _group_by_paper(self, candidates: dict[str, _Candidate], top_k: int) -> list[Source]:
         best: dict[str, Source] = {}
         for cand in sorted(candidates.values(), key=lambda c: c.fused, reverse=True):
             if cand.meta is None:  # BM25 index older than the store; the hit is gone
@@ -157,7 +156,7 @@ class HybridRetriever:
                     rank=0,
                     doc_id=doc_id,
                     title=cand.meta["title"],
-                    text=cand.meta["abstract"],
+                    text=cand.meta.get("abstract", ""),  # the first chunk's; else below
                     score=cand.fused,
                     dense_score=cand.dense,
                     keyword_score=cand.keyword,
@@ -165,13 +164,18 @@ class HybridRetriever:
                     files=json.loads(cand.meta["sources"]),
                     title_is_derived=bool(cand.meta.get("title_is_derived", False)),
                     meta=PaperMeta.from_metadata(cand.meta),
+                    aliases=aliases_of(cand.meta),
                 )
                 continue
             source.dense_score = _max(source.dense_score, cand.dense)
             source.keyword_score = _max(source.keyword_score, cand.keyword)
         ranked = list(best.values())[:top_k]
+        # A paper's abstract is stored on its first chunk only (rag/chunking.py).
+        missing = [s.doc_id for s in ranked if not s.text]
+        abstracts = self.store.abstracts(missing) if missing else {}
         for rank, source in enumerate(ranked, start=1):
             source.rank = rank
+            source.text = source.text or abstracts.get(source.doc_id, "")
         return ranked
 
 

@@ -210,11 +210,58 @@ class Settings(BaseModel):
     ui_auth: str | None = Field(
         default=None, description="USER:PASSWORD; required when ui_host is not loopback."
     )
+    ui_ssl_certfile: Path | None = Field(
+        default=None,
+        description="TLS certificate (PEM) for the UI to serve HTTPS itself; needs "
+        "ui_ssl_keyfile. Or leave both unset and put a TLS proxy in front (README).",
+    )
+    ui_ssl_keyfile: Path | None = Field(
+        default=None, description="Private key (PEM) of ui_ssl_certfile."
+    )
+    # login throttle (ui/login_guard.py): only with ui_auth
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed logins in a row one client address may make before each further "
+        "attempt must wait.",
+    )
+    login_backoff_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="The first such wait (seconds); it doubles with each further failure.",
+    )
+    login_backoff_max_s: float = Field(
+        default=300.0, gt=0, description="The longest wait for one client address (seconds)."
+    )
+    login_global_failures_per_min: int = Field(
+        default=30,
+        ge=1,
+        description="Failed logins let through per minute from all addresses together; past "
+        "it every login waits (guessing from many addresses at once).",
+    )
 
     # guards
     max_question_chars: int = 2000
     max_upload_mb: int = Field(
         default=50, ge=1, description="Largest file of abstracts the UI accepts (MB)."
+    )
+    max_abstract_chars: int = Field(
+        default=20_000,
+        ge=100,
+        description="Longest abstract indexed (characters); a longer record is refused by "
+        "name (or skipped with --skip-bad): it is a whole paper or a broken file, not an "
+        "abstract.",
+    )
+    max_chunks_per_paper: int = Field(
+        default=64,
+        ge=1,
+        description="Most chunks one paper may split into (a guard when chunk_size is small).",
+    )
+    ingest_lock_wait_s: float = Field(
+        default=600,
+        ge=0,
+        description="How long an ingest or upload waits for another one writing the same "
+        "data folder before giving up (seconds).",
     )
 
     @field_validator("generator")
@@ -275,6 +322,11 @@ class Settings(BaseModel):
     def chroma_dir(self) -> Path:
         """Embedded Chroma folder."""
         return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        """What the collection should hold, rewritten by every ingest (rag/manifest.py)."""
+        return self.data_dir / "manifests" / f"{self.collection}.json"
 
     @property
     def keyword_dir(self) -> Path:

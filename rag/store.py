@@ -15,8 +15,9 @@ from typing import Any
 
 from rag.errors import RagError
 from rag.filters import combine, search_keys
+from rag.manifest import damage
 from rag.settings import Settings
-from rag.types import PaperMeta
+from rag.types import PaperMeta, aliases_of
 
 PAGE = 5000  # rows per Chroma get(), keeps memory flat on large collections
 FILTER_IDS = 400  # paper ids per filtered get(): bounds the size of Chroma's SQL query
@@ -35,6 +36,7 @@ class StoredPaper:
     chunking: str = ""
     chunk_ids: list[str] = field(default_factory=list)
     meta: PaperMeta = field(default_factory=PaperMeta)
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -79,22 +81,29 @@ class PaperStore:
 
     @classmethod
     def open(cls, settings: Settings, create: bool = False) -> PaperStore:
-        """Open the collection; with ``create=False`` a missing index is a user error."""
+        """Open the collection; with ``create=False`` a missing, empty or damaged index
+        (fewer chunks than its manifest, rag/manifest.py) is a user error."""
         client = open_client(settings)
         if create:
             collection = client.get_or_create_collection(
                 settings.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
-        else:
-            try:
-                collection = client.get_collection(settings.collection, embedding_function=None)
-            except Exception:
-                raise RagError(
-                    f"no index named '{settings.collection}' in {_where(settings)}; "
-                    "run `rag ingest` first"
-                ) from None
-        store = cls(collection)
-        if not create and store.count() == 0:
+            return cls(collection)
+        try:
+            collection = client.get_collection(settings.collection, embedding_function=None)
+        except Exception:
+            collection = None
+        store = cls(collection) if collection is not None else None
+        chunks = store.count() if store is not None else 0
+        problem = damage(settings, chunks)  # lost rows are damage, never a first start
+        if problem:
+            raise RagError(problem)
+        if store is None:
+            raise RagError(
+                f"no index named '{settings.collection}' in {_where(settings)}; "
+                "run `rag ingest` first"
+            )
+        if chunks == 0:
             raise RagError(f"the index in {_where(settings)} is empty; run `rag ingest` first")
         return store
 
@@ -163,12 +172,15 @@ class PaperStore:
                     content_hash=meta["content_hash"],
                     sources=json.loads(meta["sources"]),
                     title=meta["title"],
-                    abstract=meta["abstract"],
+                    abstract="",
                     title_is_derived=bool(meta.get("title_is_derived", False)),
                     n_chunks=int(meta["n_chunks"]),
                     chunking=str(meta.get("chunking", "")),
                     meta=PaperMeta.from_metadata(meta),
+                    aliases=aliases_of(meta),
                 )
+            # On the first chunk only (on every chunk in indexes built before).
+            paper.abstract = paper.abstract or meta.get("abstract", "")
             paper.chunk_ids.append(chunk_id)
         return papers
 
@@ -212,6 +224,16 @@ class PaperStore:
                 page["ids"], page["metadatas"], page["documents"], strict=True
             )
         }
+
+    def abstracts(self, doc_ids: list[str]) -> dict[str, str]:
+        """doc_id -> abstract, read from each paper's first chunk (where it is stored)."""
+        ids = [f"{d}:0" for d in dict.fromkeys(doc_ids)]
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), FILTER_IDS):
+            page = self.collection.get(ids=ids[start : start + FILTER_IDS], include=["metadatas"])
+            for cid, meta in zip(page["ids"], page["metadatas"], strict=True):
+                found[paper_of(cid)] = meta.get("abstract", "")
+        return found
 
     def doc_ids_where(self, where: dict) -> set[str]:
         """The papers (doc ids) whose chunks match a metadata clause (rag/filters.py)."""

@@ -101,6 +101,12 @@ class PaperMeta:
         )
 
 
+def aliases_of(meta: dict) -> list[str]:
+    """The other titles a paper is known by, from a chunk's Chroma metadata (stored as a
+    JSON list when the paper's records carried several titles)."""
+    return json.loads(meta.get("aliases") or "[]")
+
+
 @dataclass
 class PaperFilter:
     """Which papers a question may draw on (rag/filters.py turns it into Chroma clauses).
@@ -150,6 +156,7 @@ class Source:
     files: list[str] = field(default_factory=list)
     title_is_derived: bool = False  # the layout had no title: ``title`` is its first words
     meta: PaperMeta = field(default_factory=PaperMeta)
+    aliases: list[str] = field(default_factory=list)  # other titles its records gave it
 
     def to_dict(self) -> dict:
         """JSON form used by the CLI and the UI."""
@@ -157,6 +164,7 @@ class Source:
             "rank": self.rank,
             "doc_id": self.doc_id,
             "title": self.title,
+            "aliases": self.aliases,
             "text": self.text,
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 4),

@@ -15,8 +15,11 @@ from pathlib import Path
 from rag.documents import deduplicate
 from rag.errors import RagError
 from rag.ingest import IngestReport, ingest_papers
+from rag.limits import within_limits
 from rag.loaders import SUPPORTED_SUFFIXES, load_file
+from rag.manifest import damage
 from rag.settings import Settings
+from rag.store import PaperStore
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -70,14 +73,20 @@ def add_file(
     shutil.copyfile(path, tmp)
     skipped: list[str] | None = [] if skip_bad else None
     notes: list[str] = []
+    merges: list[str] = []
     try:
-        papers = deduplicate(load_file(tmp, skipped, notes))
+        papers = within_limits(load_file(tmp, skipped, notes), settings, skipped)
+        papers = deduplicate(papers, merges)
     except RagError as exc:
         tmp.unlink(missing_ok=True)
         raise RagError(str(exc).replace(tmp_name, original_name)) from None
     if not papers:
         tmp.unlink(missing_ok=True)
         raise RagError(f"{original_name}: no abstracts found in it")
+    problem = damage(settings, PaperStore.open(settings, create=True).count())
+    if problem:  # refused before the file is kept: a repair would not know it
+        tmp.unlink(missing_ok=True)
+        raise RagError(problem)
     first_upload = not target.exists()
     tmp.replace(target)
     # The papers were parsed from the temporary name; record the kept file instead.
@@ -96,5 +105,5 @@ def add_file(
     )
     report.notes += [
         f"skipped {s.replace(tmp_name, original_name)}" for s in [*(skipped or []), *notes]
-    ]
+    ] + merges
     return report

@@ -112,6 +112,13 @@ def _meta_html(meta: PaperMeta) -> str:
     return f"<div class='meta'>{' · '.join(bits)}</div>" if bits else ""
 
 
+def _aliases_html(aliases: list[str]) -> str:
+    """Other titles the paper's records gave it (merged as one paper at ingest)."""
+    if not aliases:
+        return ""
+    return f"<div class='aliases'>also known as: {html.escape('; '.join(aliases))}</div>"
+
+
 def _source_html(source: Source, turn: int, passages: list[str], cited: bool) -> str:
     who = source.meta.author_year()
     byline = f" <span class='byline'>{html.escape(who)}</span>" if who else ""
@@ -119,7 +126,7 @@ def _source_html(source: Source, turn: int, passages: list[str], cited: bool) ->
         f"<details class='source{' cited' if cited else ''}' "
         f"id='{source_anchor(turn, source.rank)}'{' open' if cited else ''}>"
         f"<summary><span class='rank'>[{source.rank}]</span> {html.escape(source.title)}"
-        f"{byline}</summary>{_meta_html(source.meta)}"
+        f"{byline}</summary>{_meta_html(source.meta)}{_aliases_html(source.aliases)}"
         f"<div class='score'>{_score_line(source)}</div>"
         f"<p class='abstract'>{_abstract_html(source, passages)}</p></details>"
     )
