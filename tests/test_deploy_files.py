@@ -23,6 +23,8 @@ from tests.conftest import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+CADDYFILE = ROOT / "deploy" / "Caddyfile"
+TLS_PROXY = "tls"  # the one service that publishes beyond loopback: HTTPS, opt-in
 
 
 def _app_env() -> dict[str, str]:
@@ -49,9 +51,44 @@ def test_chroma_server_image_matches_the_installed_client() -> None:
 
 
 def test_published_ports_are_loopback_only() -> None:
-    for service in COMPOSE["services"].values():
+    for name, service in COMPOSE["services"].items():
+        if name == TLS_PROXY:
+            continue  # checked below: TLS only, and only when asked for
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), port
+
+
+def test_tls_proxy_is_opt_in_and_publishes_https_only() -> None:
+    proxy = COMPOSE["services"][TLS_PROXY]
+    assert proxy["profiles"] == ["tls"]  # `docker compose up` alone does not start it
+    assert proxy["ports"] and all(p.rsplit(":", 1)[-1] == "443" for p in proxy["ports"])
+    assert TLS_PROXY not in COMPOSE["services"]["app"].get("depends_on", {})
+
+
+def test_tls_proxy_forwards_to_the_app_port_with_the_mounted_caddyfile() -> None:
+    proxy = COMPOSE["services"][TLS_PROXY]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in proxy["volumes"]}
+    assert (ROOT / mounts["/etc/caddy/Caddyfile"]).resolve() == CADDYFILE
+    upstream = re.search(r"^\s*reverse_proxy\s+(\S+):(\d+)\s*$", CADDYFILE.read_text(), re.M)
+    assert upstream, "the Caddyfile forwards nowhere"
+    host, port = upstream.groups()
+    assert host in COMPOSE["services"] and host in proxy["depends_on"]
+    app_ports = {p.rsplit(":", 1)[-1] for p in COMPOSE["services"][host]["ports"]}
+    assert port in app_ports and f"EXPOSE {port}" in DOCKERFILE
+    # The variables the Caddyfile reads are the ones compose passes.
+    assert set(re.findall(r"\{\$([A-Z_]+)", CADDYFILE.read_text())) == set(proxy["environment"])
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy not installed")
+def test_caddyfile_parses_for_a_local_ca_and_for_lets_encrypt() -> None:
+    adapt = ["caddy", "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"]
+    local = subprocess.run(adapt, env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert local.returncode == 0, local.stderr
+    assert '"module":"internal"' in local.stdout and '"dial":"app:7860"' in local.stdout
+    public = {"PATH": "/usr/bin:/bin", "TLS_DOMAIN": "ui.example.org", "TLS_ISSUER": "a@b.org"}
+    acme = subprocess.run(adapt, env=public, capture_output=True, text=True)
+    assert acme.returncode == 0, acme.stderr
+    assert '"ui.example.org"' in acme.stdout and '"module":"acme"' in acme.stdout
 
 
 def test_image_installs_the_pinned_torch_and_a_known_generator() -> None:

@@ -10,6 +10,7 @@ import ipaddress
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import rag  # noqa: F401  (sets the offline environment before gradio is imported)
 from rag.collections import collection_sizes
@@ -18,6 +19,7 @@ from rag.ingest import ensure_index
 from rag.pipeline import Assistant
 from rag.settings import Settings
 from rag.uploads import add_file
+from ui.login_guard import login_options
 from ui.render import (
     CITATION_JS,
     CSS,
@@ -320,21 +322,56 @@ def prepare_app(settings: Settings, load_generator: bool = True):
     return assistant, build_app(assistant)
 
 
+def launch_options(settings: Settings) -> dict[str, Any]:
+    """The ``launch()`` arguments for who may reach the app and how: a throttled login
+    when ``ui_auth`` is set (ui/login_guard.py) and HTTPS when a certificate is.
+
+    Raises RagError for a bind that needs a login and has none, or half a TLS pair, so
+    ``main`` refuses before the slow start. Tests launch a real app with these options.
+    """
+    options = login_options(settings, _check_bind(settings.ui_host, settings.ui_auth))
+    certfile, keyfile = settings.ui_ssl_certfile, settings.ui_ssl_keyfile
+    if (certfile is None) != (keyfile is None):
+        raise RagError("HTTPS needs both --ssl-certfile and --ssl-keyfile")
+    if certfile is not None and keyfile is not None:
+        for path in (certfile, keyfile):
+            if not path.is_file():
+                raise RagError(f"no such TLS file: {path}")
+        options.update(
+            ssl_certfile=str(certfile),
+            ssl_keyfile=str(keyfile),
+            # Only Gradio's start-up request to its own local URL checks the certificate;
+            # that URL names localhost, which a real certificate does not.
+            ssl_verify=False,
+        )
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the index if there is none, load the model, serve the UI on 127.0.0.1."""
     parser = argparse.ArgumentParser(prog="rag-ui", description=__doc__)
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1; env RAG_UI_HOST)")
     parser.add_argument("--port", type=int, help="port (default 7860; env RAG_UI_PORT)")
     parser.add_argument("--auth", help="USER:PASSWORD, required off loopback (env RAG_UI_AUTH)")
+    parser.add_argument(
+        "--ssl-certfile",
+        type=Path,
+        help="serve HTTPS with this certificate (env RAG_UI_SSL_CERTFILE)",
+    )
+    parser.add_argument(
+        "--ssl-keyfile", type=Path, help="private key of --ssl-certfile (env RAG_UI_SSL_KEYFILE)"
+    )
     parser.add_argument("--generator", help="generator key (env RAG_GENERATOR)")
     parser.add_argument("--data-dir", type=Path, help="index folder (env RAG_DATA_DIR)")
     parser.add_argument("--collection", help="collection shown first (env RAG_COLLECTION)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.load(ui_host=args.host, ui_port=args.port, ui_auth=args.auth,
+                                 ui_ssl_certfile=args.ssl_certfile,
+                                 ui_ssl_keyfile=args.ssl_keyfile,
                                  generator=args.generator, data_dir=args.data_dir,
                                  collection=args.collection)  # fmt: skip
-        auth = _check_bind(settings.ui_host, settings.ui_auth)
+        options = launch_options(settings)
         _, app = prepare_app(settings)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -342,7 +379,6 @@ def main(argv: list[str] | None = None) -> int:
     app.queue(max_size=64).launch(
         server_name=settings.ui_host,
         server_port=settings.ui_port,
-        auth=auth,
         max_file_size=settings.max_upload_mb * 2**20,
         ssr_mode=False,
         share=False,
@@ -350,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         head=CITATION_JS,
         # System fonts: the default theme would fetch Google Fonts, an outside call.
         theme=_offline_theme(),
+        **options,
     )
     return 0
 
