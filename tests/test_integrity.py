@@ -233,3 +233,16 @@ def test_merged_records_are_reported_and_keep_their_other_titles(tmp_path: Path)
     assert (hit.title, hit.aliases) == ("Heronite A", ["Heronite B", "Heronite C"])
     shown = _rag(tmp_path / "data", "search", "Heronite C")
     assert "also known as: Heronite B; Heronite C" in shown.stdout
+
+
+def test_the_sources_panel_shows_a_papers_other_titles(tmp_path: Path) -> None:
+    from ui.render import turn_html
+
+    text = "A made-up study of <b>glass</b> sponges in cold water counts their spicules."
+    source = _write(tmp_path / "s.jsonl", [{"title": t, "abstract": text} for t in
+                    ("Sponge survey", "Spicule <count>")])  # fmt: skip
+    settings = make_settings(tmp_path / "data")
+    _ingest(settings, source)
+    sources = HybridRetriever(settings).search("glass sponges spicules", top_k=1)
+    shown = turn_html(1, "sponges?", sources, None)
+    assert "also known as: Spicule &lt;count&gt;" in shown
