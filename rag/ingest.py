@@ -17,7 +17,6 @@ from tqdm import tqdm
 from rag.chunking import chunk_papers, keyword_node, make_splitter
 from rag.documents import Paper, add_alias
 from rag.embedding import embedder_for
-from rag.errors import RagError
 from rag.filters import author_name
 from rag.keyword import (
     build_keyword_index,
@@ -29,7 +28,13 @@ from rag.keyword import (
 )
 from rag.limits import within_limits
 from rag.lock import writer_lock
-from rag.manifest import Manifest, damage, mark_writing, read_manifest, write_manifest
+from rag.manifest import (
+    Manifest,
+    mark_writing,
+    read_manifest,
+    refuse_if_damaged,
+    write_manifest,
+)
 from rag.settings import Settings
 from rag.store import PaperStore, StoredPaper
 from rag.types import aliases_of
@@ -214,9 +219,8 @@ def ingest_papers(
     papers = within_limits(papers, settings)  # callers with --skip-bad filtered already
     with writer_lock(settings):
         store = PaperStore.open(settings, create=True)
-        problem = None if repairing else damage(settings, store.count())
-        if problem:
-            raise RagError(problem)
+        if not repairing:
+            refuse_if_damaged(settings, store.count())
         return _ingest(papers, store, settings, files, prune, progress, new_files,
                        keyword_side, keyword)  # fmt: skip
 
@@ -309,9 +313,7 @@ def ensure_index(settings: Settings, progress: bool = True) -> IngestReport | No
 
     with writer_lock(settings):  # two apps starting at once index it once
         chunks = PaperStore.open(settings, create=True).count()
-        problem = damage(settings, chunks)  # an emptied index is damage, not a first start
-        if problem:
-            raise RagError(problem)
+        refuse_if_damaged(settings, chunks)  # an emptied index is damage, not a first start
         if chunks:
             return None
         files = expand_paths([DEFAULT_CORPUS])

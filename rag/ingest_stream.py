@@ -23,7 +23,7 @@ from rag.keyword import invalidate_keyword_index
 from rag.limits import within_limits
 from rag.loaders import stream_papers
 from rag.lock import writer_lock
-from rag.manifest import Manifest, damage, mark_writing, write_manifest
+from rag.manifest import Manifest, mark_writing, refuse_if_damaged, write_manifest
 from rag.settings import Settings
 from rag.store import PaperStore
 
@@ -55,9 +55,7 @@ def ingest_streamed(
     if not total:
         raise RagError("no abstracts found in " + ", ".join(map(str, files)))
     with writer_lock(settings):  # held over every slice (see rag/lock.py)
-        problem = damage(settings, PaperStore.open(settings, create=True).count())
-        if problem:
-            raise RagError(problem)
+        refuse_if_damaged(settings, PaperStore.open(settings, create=True).count())
         report = IngestReport()
         seen: set[str] = set()
         for file in files:

@@ -82,5 +82,12 @@ def damage(settings: Settings, chunks: int) -> str | None:
     )
 
 
+def refuse_if_damaged(settings: Settings, chunks: int) -> None:
+    """Raise the one-line :func:`damage` error when the collection is damaged."""
+    problem = damage(settings, chunks)
+    if problem:
+        raise RagError(problem)
+
+
 def _is_upload(file: str, settings: Settings) -> bool:
     return Path(file).is_relative_to(settings.data_dir.resolve() / "uploads")

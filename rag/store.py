@@ -15,7 +15,7 @@ from typing import Any
 
 from rag.errors import RagError
 from rag.filters import combine, search_keys
-from rag.manifest import damage
+from rag.manifest import refuse_if_damaged
 from rag.settings import Settings
 from rag.types import PaperMeta, aliases_of
 
@@ -95,9 +95,7 @@ class PaperStore:
             collection = None
         store = cls(collection) if collection is not None else None
         chunks = store.count() if store is not None else 0
-        problem = damage(settings, chunks)  # lost rows are damage, never a first start
-        if problem:
-            raise RagError(problem)
+        refuse_if_damaged(settings, chunks)  # lost rows are damage, never a first start
         if store is None:
             raise RagError(
                 f"no index named '{settings.collection}' in {_where(settings)}; "

@@ -17,7 +17,7 @@ from rag.errors import RagError
 from rag.ingest import IngestReport, ingest_papers
 from rag.limits import within_limits
 from rag.loaders import SUPPORTED_SUFFIXES, load_file
-from rag.manifest import damage
+from rag.manifest import refuse_if_damaged
 from rag.settings import Settings
 from rag.store import PaperStore
 
@@ -83,10 +83,11 @@ def add_file(
     if not papers:
         tmp.unlink(missing_ok=True)
         raise RagError(f"{original_name}: no abstracts found in it")
-    problem = damage(settings, PaperStore.open(settings, create=True).count())
-    if problem:  # refused before the file is kept: a repair would not know it
+    try:  # refused before the file is kept: a repair would not know it
+        refuse_if_damaged(settings, PaperStore.open(settings, create=True).count())
+    except RagError:
         tmp.unlink(missing_ok=True)
-        raise RagError(problem)
+        raise
     first_upload = not target.exists()
     tmp.replace(target)
     # The papers were parsed from the temporary name; record the kept file instead.
