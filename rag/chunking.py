@@ -7,7 +7,7 @@ of an abstract still says which paper it belongs to.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
@@ -78,7 +78,7 @@ def chunk_papers(
 ) -> list[BaseNode]:
     """Split papers into nodes; each node knows its index, its paper's chunk count, its settings.
 
-    The whole abstract rides on the first chunk only (``rag.store.abstract_of`` reads it
+    The whole abstract rides on the first chunk only (``PaperStore.abstracts`` reads it
     there): a copy on every chunk made the index grow with the square of its length.
     ``max_chunks``: a paper splitting into more is refused by name, before anything is
     written for it.
@@ -104,7 +104,7 @@ def chunk_papers(
     return nodes
 
 
-def keyword_node(node_id: str, title: str, text: str, aliases: list[str] = ()) -> TextNode:
+def keyword_node(node_id: str, title: str, text: str, aliases: Sequence[str] = ()) -> TextNode:
     """A slim node for the BM25 index: id plus searchable text (the title and the other
     titles the paper is known by, then the chunk), no stored payload."""
     return TextNode(id_=node_id, text="\n".join([title, *aliases, text]))
