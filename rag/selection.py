@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from rag.settings import ContextSettings
+from rag.shapes import plain_question
 from rag.terms import content_terms
 from rag.types import Source
 
@@ -36,10 +37,15 @@ def plausible(query: str, sources: list[Source], settings: ContextSettings) -> l
     return [sources[0]] + [s for s, r in zip(sources[1:], scores[1:], strict=False) if r >= floor]
 
 
-def listed(query: str, sources: list[Source], settings: ContextSettings) -> list[Source]:
+def listed(
+    query: str, sources: list[Source], settings: ContextSettings, at_least_two: bool = True
+) -> list[Source]:
     """The papers a "which papers ..." reply lists: those whose keyword (BM25) score is
-    within ``several_margin`` (a share) of the best one's; at least two when a second
-    paper clears the relevance floor (the question asked for papers, plural).
+    within ``several_margin`` (a share) of the best one's; with ``at_least_two``, two when a
+    second paper clears the relevance floor ("Which papers ...?" presumes several).
+
+    "Are there papers on ...?" presumes nothing: the caller passes ``at_least_two=False``
+    and it lists only the papers within the margin, one if one stands out.
 
     Word overlap, not the dense score, separates the papers a list question is about: on
     the dev split the BM25 share listed more gold papers, and fewer others, than the
@@ -53,30 +59,39 @@ def listed(query: str, sources: list[Source], settings: ContextSettings) -> list
     floor = (1.0 - settings.several_margin) * scores[0]
     chosen = [s for s, v in zip(sources, scores, strict=True) if v >= floor and v > 0]
     chosen = (chosen or sources[:1])[: settings.several_max]
-    plural = len(chosen) == 1 and len(sources) > 1
+    plural = at_least_two and len(chosen) == 1 and len(sources) > 1
     if plural and relevance(query, sources[1]) >= settings.min_relevance:
         chosen.append(sources[1])
     return chosen
 
 
+_END = r"(?:[?.,;:]|\s[-\u2013\u2014]{1,2}\s|$)"  # where the second side's words stop
+_NAMED = r"(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*)(?:'s)?"  # "Quill", "Marlow-7B's"
 _SIDES = [
-    re.compile(r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)(?:[?.,;]|$)", re.I),
+    re.compile(rf"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+?){_END}", re.I),
     re.compile(
         r"(?P<a>.+?)\s+(?:differs?|compares?|contrasts?)\s+(?:from|to|with)\s+"
-        r"(?P<b>.+?)(?:[?.,;]|$)",
+        rf"(?P<b>.+?){_END}",
         re.I,
     ),
     re.compile(
-        r"(?P<a>.+?)\s+(?:versus|vs\.?|compared (?:to|with)|unlike)\s+"
-        r"(?P<b>.+?)(?:[?.,;]|$)",
+        r"(?P<a>.+?)\s+(?:versus|vs\.?|compared (?:to|with)|unlike|against|relative to|"
+        rf"similar to|different (?:from|to))\s+(?P<b>.+?){_END}",
         re.I,
+    ),
+    re.compile(
+        rf"\b(?:separates?|distinguish(?:es)?)\s+(?P<a>.+?)\s+from\s+(?P<b>.+?){_END}", re.I
     ),
     re.compile(
         r"^\s*(?:compare|contrast)\s+(?P<a>.+?)\s+(?:and|with|to)\s+"
-        r"(?P<b>.+?)(?:[?.,;]|$)",
+        rf"(?P<b>.+?){_END}",
         re.I,
     ),
     re.compile(r"(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?:both|differ|each|compare)\b", re.I),
+    # Two names joined by "and" or "or" anywhere ("What do Quill and Harrow share?", "Is
+    # Quill or Harrow better?"): case matters, names are capitalised or hold a digit.
+    re.compile(rf"(?P<a>{_NAMED})\s*,\s*(?P<b>{_NAMED}),?\s+or\s+{_NAMED}"),
+    re.compile(rf"(?P<a>{_NAMED})\s+(?:and|or)\s+(?P<b>{_NAMED})"),
 ]
 _LEAD = re.compile(
     r"^\s*(?:how|what|in what way|in which way)s?\b(?:\s+(?:does|do|is|are|the|did))*\s*", re.I
@@ -85,6 +100,7 @@ _LEAD = re.compile(
 
 def comparison_sides(question: str) -> tuple[str, str] | None:
     """The two things a comparison question names ("How does A differ from B?" -> A, B)."""
+    question = plain_question(question)
     for pattern in _SIDES:
         match = pattern.search(question)
         if match:

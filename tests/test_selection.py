@@ -43,6 +43,14 @@ def test_a_list_reply_takes_papers_within_the_margin_and_at_least_two() -> None:
     assert len(listed("xylophone", ranked, few)) == 2
 
 
+def test_an_existence_list_does_not_add_a_second_paper_the_margin_leaves_out() -> None:
+    """ "Are there papers on ...?" presumes no plural: one paper if one stands out."""
+    settings = ContextSettings(several_margin=0.05, min_relevance=0.3, several_max=5)
+    ranked = [source(2, 1, 0.70), source(3, 2, 0.50), source(5, 3, 0.20)]
+    chosen = listed("xylophone", ranked, settings, at_least_two=False)
+    assert [s.doc_id for s in chosen] == ["doc-2"]
+
+
 def test_each_source_shows_its_first_sentence_and_the_closest_ones(
     corpus_settings: Settings,
 ) -> None:

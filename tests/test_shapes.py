@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rag.prompt import drop_closing_verdict
 from rag.selection import comparison_sides
 from rag.shapes import asks_existence_yes, question_shape
 from rag.types import Shape
+from tests.conftest import ROOT
+
+# Questions about made-up papers, in the many ways people type them (written for this
+# test, never from the evaluation questions); what the rules still read wrong is marked
+# ``known_miss`` and expected to fail, so a fix shows up. A second set written apart
+# from the code is only measured (eval/shape_accuracy.py), never tuned on.
+CASES = ROOT / "tests" / "data" / "shape_cases.jsonl"
+
+
+def _cases() -> list:
+    params = []
+    for line in CASES.read_text().splitlines():
+        row = json.loads(line)
+        miss = row.get("known_miss")
+        marks = [pytest.mark.xfail(strict=True, reason=miss)] if miss else []
+        params.append(pytest.param(row["question"], Shape(row["shape"]), marks=marks))
+    return params
+
+
+@pytest.mark.parametrize(("question", "shape"), _cases())
+def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
+    assert question_shape(question) is shape
 
 
 @pytest.mark.parametrize(
@@ -27,7 +51,8 @@ from rag.types import Shape
         # An "or" inside a yes/no question, or after "whether", is not a choice.
         ("Does pruning or distilling Quill speed up decoding on phones?", Shape.YESNO),
         ("Does accuracy change depending on whether Quill or Harrow labels it?", Shape.YESNO),
-        ("Is the word error rate lower for Quill or Harrow?", Shape.FACT),
+        # A choice between named papers compares them.
+        ("Is the word error rate lower for Quill or Harrow?", Shape.COMPARISON),
         ("Harrow tokens: which languages do they cover?", Shape.FACT),
         ("Quill and Harrow: key differences?", Shape.COMPARISON),
         ("Quill: number of adapter layers?", Shape.FACT),
@@ -66,6 +91,11 @@ def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None
         ("Compare Spindle and Marrow.", ("Spindle", "Marrow")),
         ("Quill and Harrow both avoid labels. How do they differ?", ("Quill", "Harrow")),
         ("How does Spindle compare to Tessellate?", ("Spindle", "Tessellate")),
+        ("Quill vs Harrow: which needs less data?", ("Quill", "Harrow")),
+        ("What do Quill and Harrow have in common?", ("Quill", "Harrow")),
+        ("Is Quill or Harrow better for rare languages?", ("Quill", "Harrow")),
+        ("Which wins on noise: Quill, Harrow or Spindle?", ("Quill", "Harrow")),
+        ("Could you compare Spindle and Marrow?", ("Spindle", "Marrow")),
         ("How do their methods differ?", None),
     ],
 )  # fmt: skip
