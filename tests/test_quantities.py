@@ -12,8 +12,9 @@ from eval.dataset import DEFAULT_QUESTIONS, load_questions
 from rag.checks.grounding import GroundingCheck, NumbersCheck
 from rag.checks.quantities import asked_unit, quantity_problem
 from rag.loaders import load_default_corpus
+from rag.shapes import question_shape
 from rag.terms import numbers_in, quantities_in, spelled_to_digits
-from rag.types import Draft, Shape, Source
+from rag.types import LINE_SHAPES, Draft, Shape, Source
 from tests.conftest import ROOT
 
 BASELINE_QUESTIONS = ROOT / "eval" / "results" / "baseline" / "questions.jsonl"
@@ -56,6 +57,9 @@ def test_numbers_in_names_are_not_quantities() -> None:
         ("How many languages does MMTEB cover?", "languages"),
         ("What was the training cost in dollars of the model?", "dollars"),
         ("How much faster is GeDi?", None),
+        # The phrase runs on past a verb: the counted noun is its first plural word.
+        ("How many Quill papers made it into the final set?", "papers"),
+        ("How many people took part in the Harrow study?", "people"),
         ("What is the context length of GPT-4?", None),
     ],
 )
@@ -99,8 +103,8 @@ def _reference_problems(papers, path) -> list[tuple[str, str]]:
     by_id = {p.doc_id: p for p in papers}
     failed = []
     for q in load_questions(path, papers, check_facts=False):
-        if not q.answerable or not q.gold:
-            continue
+        if not q.answerable or not q.gold or question_shape(q.question) in LINE_SHAPES:
+            continue  # a line reply (one line per paper) is not checked for quantities
         gold = [by_id[d] for d in q.gold]
         sources = [Source(i, p.doc_id, p.title, p.text, 1.0, 0.6, None, "")
                    for i, p in enumerate(gold, start=1)]  # fmt: skip
@@ -117,7 +121,8 @@ def test_every_reference_answer_passes_the_quantity_check(papers) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="answer-quality issue: the quantity check withholds "
-                   "7 of the 93 new dev reference answers, which are grounded")  # fmt: skip
+                   "a grounded dev reference answer whose source counts the asked unit in "
+                   "another word (papers / publications)")  # fmt: skip
 def test_new_dev_reference_answers_pass_the_quantity_check(papers) -> None:
     """On questions written after the check, it withholds right answers: a known defect,
     kept visible here until the check is redesigned (strict: a fix turns this red)."""

@@ -56,7 +56,12 @@ def asked_unit(question: str) -> str | None:
     found = _HOW_MANY.search(question)
     if not found:
         return None
-    return found.group(1).split()[-1].lower()
+    # The phrase runs to the next function word, which may come after a verb ("how many
+    # layers made it ..." -> "layers made", "how many people took part" -> "people took
+    # part"): the counted noun is its first plural word, else its first word.
+    words = found.group(1).lower().split()
+    plural = [w for w in words if w.endswith("s") and not w.endswith("ss")]
+    return (plural or words)[0]
 
 
 def _near_unit(tokens: list[str], index: int, unit: str, window: tuple[int, int]) -> bool:
