@@ -359,6 +359,11 @@ class Assistant:
             text = f'{opener} "{quote}" [{context[0].rank}]'
             answer.notes.append("the model gave no finding; quoting the best source")
         draft = Draft(answer.question, answer.query, answer.shape, context, text)
+        if answer.query == answer.question:
+            # A follow-up ("Who built it?") does not say on its own what it asks about,
+            # and asked whether the sources answer it the model mostly says no (dev split).
+            draft.yes_lead = lambda job: self._yes_lead(build_messages(answer.question, block,
+                                                                       job))  # fmt: skip
         draft.signals.update(answer_logprob=stats.answer_logprob,
                              refusal_logprob=stats.alternative_logprob)  # fmt: skip
         verdict = run_checks(draft, self.checks)
@@ -383,12 +388,17 @@ class Assistant:
             return relevant
         return plausible(answer.query, answer.sources, settings)
 
+    def _yes_lead(self, messages: list[dict]) -> float:
+        """log P("Yes") - log P("No") as the model's reply to ``messages``."""
+        yes, no = self.generator.option_logprobs(messages, list(VERDICTS), prefix_messages())
+        return yes - no
+
     def _verdict(self, answer: Answer, messages: list[dict]) -> str:
         """ "Yes" or "No": the model's log-probability of each as its reply's first word,
         "Yes" only when it leads by ``replies.yes_margin`` (the model leans to yes)."""
-        yes, no = self.generator.option_logprobs(messages, list(VERDICTS), prefix_messages())
-        answer.signals["yes_lead"] = round(yes - no, 4)
-        return VERDICTS[0] if yes - no > self.settings.replies.yes_margin else VERDICTS[1]
+        lead = self._yes_lead(messages)
+        answer.signals["yes_lead"] = round(lead, 4)
+        return VERDICTS[0] if lead > self.settings.replies.yes_margin else VERDICTS[1]
 
     def _papers(self, answer: Answer) -> tuple[list[Source], float | None]:
         """The papers a line reply is about, chosen by retrieval, and how relevant they are.
@@ -416,7 +426,8 @@ class Assistant:
                     chosen = [self._as_ranked(a, answer), self._as_ranked(b, answer)]
                     return sorted(chosen, key=lambda s: s.rank), weaker
             return listed(answer.query, answer.sources, settings)[:2] or answer.sources[:1], None
-        return listed(answer.query, answer.sources, settings), None
+        presumed = not asks_existence_yes(answer.question)  # "Which papers" vs "Are there"
+        return listed(answer.query, answer.sources, settings, at_least_two=presumed), None
 
     @staticmethod
     def _as_ranked(source: Source, answer: Answer) -> Source:

@@ -37,6 +37,9 @@ _YESNO_JOB = (
     "'So: Yes.', 'So: No.' or 'So: the abstracts do not settle it.'"
 )
 VERDICT_JOB = "Answer Yes or No."
+# Is the asked detail in the sources at all? A narrow job scored by log-probability
+# (``rag.checks.answerable``), asked after the model has written its draft.
+ANSWERABLE_JOB = "Does the text above state the answer to this question? Answer Yes or No."
 VERDICTS = ("Yes", "No")
 
 _EXAMPLE_SOURCES = (

@@ -116,6 +116,15 @@ class CheckSettings(BaseModel):
     unit_window_after: int = Field(
         default=5, ge=0, description="Words after a number searched for its unit."
     )
+    min_answerable_lead: float | None = Field(
+        default=0.25,
+        description="A fact's draft is withheld when the model, asked whether its sources "
+        "state the answer, leads 'Yes' over 'No' (log-probability) by less than this; "
+        "unset: never asked. Chosen for the default generator on the dev split, inside "
+        "the range (0.1-0.35) that withholds no answerable fact there "
+        "(eval/results/README.md); another generator needs its own "
+        "(python -m eval.calibrate_abstention RUNS --leads).",
+    )
 
 
 GROUPS = ("context", "replies", "checks")

@@ -7,6 +7,7 @@ heavy (no model, no database), so a check or a front end can use the types alone
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -204,6 +205,9 @@ class Draft:
     marker for "which paper" questions); ``text`` is what the model wrote after it. The
     checks judge ``text`` against ``sources`` (what the model was shown); a check may
     rewrite ``text`` (citation repair) and records what it measured in ``signals``.
+    ``yes_lead``, when the model is at hand, asks it a yes/no ``job`` about this draft's
+    question and sources and returns log P(Yes) - log P(No) (a check that needs the
+    model calls it, so the model is only asked when the checks before it passed).
     """
 
     question: str
@@ -215,6 +219,7 @@ class Draft:
     signals: dict[str, float | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     invalid_citations: list[int] = field(default_factory=list)
+    yes_lead: Callable[[str], float] | None = None
 
     @property
     def reply(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.checks import build_checks, run_checks
+from rag.checks.answerable import AnswerableCheck
 from rag.checks.citations import CitationCheck
 from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck, is_refusal
@@ -23,7 +24,7 @@ def draft(text: str, question: str, shape: Shape = Shape.FACT, sources=None, **k
 def test_checks_run_in_one_listed_order_with_unique_names() -> None:
     names = [c.name for c in build_checks(CheckSettings())]
     assert names == ["refusal", "answer_margin", "citations", "restatement", "numbers",
-                     "quantity", "grounding"]  # fmt: skip
+                     "quantity", "grounding", "answerable"]  # fmt: skip
 
 
 def test_a_grounded_fact_passes_every_check() -> None:
@@ -118,3 +119,44 @@ def test_grounding_threshold_comes_from_settings() -> None:
     strict = Settings.load(min_grounding="0.99").checks
     grounding = next(c for c in build_checks(strict) if c.name == "grounding")
     assert grounding.min_share == 0.99
+
+
+def test_answerable_asks_only_fact_drafts_and_withholds_below_its_lead() -> None:
+    asked: list[str] = []
+
+    def lead_of(value: float):
+        def yes_lead(job: str) -> float:
+            asked.append(job)
+            return value
+
+        return yes_lead
+
+    question = "Which optimizer does Quill use?"  # the abstract does not say
+    d = draft("Quill adds sparse adapters to a frozen encoder [1].", question,
+              yes_lead=lead_of(-0.4))  # fmt: skip
+    verdict = AnswerableCheck(0.3)(d)
+    assert verdict and verdict.check == "answerable"
+    assert d.signals["answerable_lead"] == -0.4
+    assert "state the answer" in asked[-1]
+    assert AnswerableCheck(0.3)(draft("Quill trains 3% of its weights [1].",
+                                      "How much of Quill is trained?",
+                                      yes_lead=lead_of(1.2))) is None  # fmt: skip
+    before = len(asked)
+    # Not asked: a yes/no draft (answerable by "no"), a listed paper's line, no threshold.
+    assert AnswerableCheck(0.3)(draft("Yes: it does [1].", "Does Quill help?", Shape.YESNO,
+                                      yes_lead=lead_of(-5.0))) is None  # fmt: skip
+    assert (
+        AnswerableCheck(0.3)(
+            draft(
+                " adds adapters.",
+                question,
+                Shape.EXISTENCE,
+                scaffold="Quill [1]",
+                yes_lead=lead_of(-5.0),
+            )
+        )
+        is None
+    )
+    assert AnswerableCheck(None)(draft("Quill adds adapters [1].", question,
+                                       yes_lead=lead_of(-5.0))) is None  # fmt: skip
+    assert len(asked) == before

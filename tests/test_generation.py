@@ -114,3 +114,22 @@ def test_overlong_question_is_cut_with_a_note(assistant: Assistant) -> None:
     answer = assistant.ask(long[:10_000])
     assert len(answer.question) == assistant.settings.max_question_chars
     assert any("cut" in note for note in answer.notes)
+
+
+def test_the_answerable_check_asks_the_real_model(assistant: Assistant) -> None:
+    """The check's question goes to the loaded generator and comes back as a finite lead."""
+    from rag.checks.answerable import AnswerableCheck
+    from rag.prompt import build_messages
+    from rag.types import Draft, Shape
+    from tests.made_up import source
+
+    quill = source(0, 1)
+    question = "Which optimizer does Quill use?"
+    block = f"[1] {quill.title}\n{quill.text}"
+    d = Draft(question, question, Shape.FACT, [quill], "Quill adds sparse adapters [1].")
+    d.yes_lead = lambda job: assistant._yes_lead(build_messages(question, block, job))
+    assert AnswerableCheck(-1000.0)(d) is None
+    lead = d.signals["answerable_lead"]
+    assert -50 < lead < 50
+    verdict = AnswerableCheck(lead + 0.01)(d)
+    assert verdict and verdict.check == "answerable"

@@ -6,6 +6,7 @@ report's failure groups; its thresholds are in ``settings.checks``.
 
 from __future__ import annotations
 
+from rag.checks.answerable import AnswerableCheck
 from rag.checks.base import Check
 from rag.checks.citations import CitationCheck
 from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
@@ -16,7 +17,8 @@ from rag.types import Draft, Verdict
 
 def build_checks(settings: CheckSettings) -> list[Check]:
     """The checks, in the order they run: cheap verdicts on the model's intent first, then
-    citation repair (which the later checks read), then grounding."""
+    citation repair (which the later checks read), then grounding, and last the one that
+    asks the model again (the slowest, reached only by drafts that passed the rest)."""
     return [
         RefusalCheck(),
         AnswerMarginCheck(settings.min_answer_margin),
@@ -25,6 +27,7 @@ def build_checks(settings: CheckSettings) -> list[Check]:
         NumbersCheck(),
         QuantityCheck((settings.unit_window_before, settings.unit_window_after)),
         GroundingCheck(settings.min_grounding),
+        AnswerableCheck(settings.min_answerable_lead),
     ]
 
 
