@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from rag.settings import ContextSettings
-from rag.shapes import plain_question
+from rag.shapes import NAME_WORD, plain_question
 from rag.terms import content_terms
 from rag.types import Source
 
@@ -66,7 +66,7 @@ def listed(
 
 
 _END = r"(?:[?.,;:]|\s[-\u2013\u2014]{1,2}\s|$)"  # where the second side's words stop
-_NAMED = r"(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*)(?:'s)?"  # "Quill", "Marlow-7B's"
+_NAMED = rf"{NAME_WORD}(?:'s)?"  # "Quill", "Marlow-7B's"
 _SIDES = [
     re.compile(rf"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+?){_END}", re.I),
     re.compile(

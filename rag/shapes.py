@@ -100,15 +100,14 @@ _ACROSS = re.compile(
     re.IGNORECASE,
 )
 _OPENS_WH = re.compile(r"^\s*(?:which|who|what)\b", re.IGNORECASE)
-# A name: a word that is not the question's first and has a capital letter or a digit
-# ("Quill", "Marlow-7B", "GPT"); the first word is capitalised anyway.
-_NAME = re.compile(r"(?<=\s)[\"'(]?(?:[A-Z][\w'-]*|[\w-]*\d[\w-]*)\b")
+# A name: a word with a capital letter or a digit ("Quill", "Marlow-7B", "QRN"), which a
+# paper about it spells the same way (also read by rag.selection.comparison_sides).
+NAME_WORD = r"(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*)"
+# A name after the question's first word (which is capitalised anyway).
+_NAME = re.compile(rf"(?<=\s)[\"'(]?{NAME_WORD}\b")
 # "Is Quill or Harrow better?", "Which is larger, Quill or Harrow?": a choice between
 # named things, asked with a comparative, compares them.
-_NAMED_CHOICE = re.compile(
-    r"(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*)(?:\s*,\s*(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*))*,?\s+or\s+"
-    r"(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*)"
-)
+_NAMED_CHOICE = re.compile(rf"{NAME_WORD}(?:\s*,\s*{NAME_WORD})*,?\s+or\s+{NAME_WORD}")
 _COMPARATIVE = re.compile(
     r"\b(?:more|less|fewer|better|worse|larger|smaller|bigger|higher|lower|faster|slower|"
     r"cheaper|stronger|weaker|longer|shorter|newer|older|earlier|later|preferable|superior|"
