@@ -166,13 +166,13 @@ def asked_clause(question: str) -> str:
     return last if len(parts) > 1 and last.endswith("?") else question.strip()
 
 
-def _asks_yes_no(question: str) -> bool:
+def _asks_yes_no(question: str, asks_for_a_paper: bool) -> bool:
     """A yes/no question: it opens (or its asked clause opens) with an auxiliary verb or
     "whether", or its asked clause is a bare noun phrase after a title ("Quill: a cure
-    for noise?")."""
+    for noise?"); not when it asks for a paper ("Is there work on ...?")."""
     clause = asked_clause(question)
     choice = _CHOICE.search(clause) and not _WHETHER.search(clause)
-    if choice or _EXISTENCE.search(question) or _asks_for_a_paper(clause):
+    if choice or asks_for_a_paper:
         return False
     if _YESNO.search(question) or _YESNO.search(clause) or _WHETHER_LEAD.search(question):
         return True
@@ -210,7 +210,7 @@ def question_shape(question: str) -> Shape:
     # is its topic.
     existence = bool(_EXISTENCE.search(q) or _asks_for_a_paper(asked_clause(q)))
     # "Does Quill differ from Harrow?" asks yes or no; "How does Quill differ ...?" compares.
-    yes_no = _asks_yes_no(q)
+    yes_no = _asks_yes_no(q, existence)
     if _names_a_choice(q):
         return Shape.COMPARISON
     if _across_collection(q):
