@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-MARGINS = [-1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0]
+MARGINS = [-1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0]
 
 
 def agreement(leads: list[tuple[float, str]], margin: float) -> float:

@@ -13,18 +13,23 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-_NAME = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w-])")
+_NAME = re.compile(r"(?<![\w\\-])([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w-])")
 _INTRODUCED = re.compile(
     r"\b(?:propose|proposes|proposed|present|presents|introduce|introduces|introducing|"
     r"called|named|dubbed|term|termed|coined|release|releases|develop|develops|build|"
-    r"builds)\b[^.]{0,40}$",
+    r"builds|construct|constructs|create|creates|curate|curates)\b[^.]{0,40}$",
     re.IGNORECASE,
 )
+# "we introduce Quill": a name written like an ordinary capitalised word counts only when
+# the verb introduces it directly ("introduce Indonesian models" would name nothing).
+_DIRECTLY = re.compile(r"\b(?:propose|proposes|present|presents|introduce|introduces|"
+                       r"called|named|dubbed|termed|coined|release|releases)\s+$",
+                       re.IGNORECASE)  # fmt: skip
 _COMMON = {
     "ai", "api", "apis", "cpu", "cpus", "gpu", "gpus", "llm", "llms", "lm", "lms", "ml",
     "nlp", "nlu", "nlg", "qa", "rl", "sota", "ood", "iid", "url", "usa", "uk", "eu", "ii",
     "iii", "iv", "gpt", "bert", "rlhf", "sft", "dpo", "ppo", "mlp", "cnn", "rnn", "lstm",
-    "moe", "kv", "rag", "asr", "tts", "mt", "ner", "pos", "f1", "bleu", "rouge",
+    "moe", "kv", "rag", "icl", "asr", "tts", "mt", "ner", "pos", "f1", "bleu", "rouge",
 }  # fmt: skip
 INTRODUCED_WEIGHT = 2  # an introduced name counts as two more mentions
 MIN_SCORE = 3  # a name must be introduced, or repeated three times
@@ -39,18 +44,39 @@ def _coined(word: str) -> bool:
     return word.split("-")[0].lower() not in _COMMON  # "NLP-based" describes, it names nothing
 
 
-def paper_name(abstract: str) -> str | None:
-    """The name the abstract gives its own method, model or benchmark, if any."""
+def _plain_names(abstract: str) -> set[str]:
+    """Capitalised words the abstract introduces directly and uses again ("we introduce
+    Quill, ... Quill is ..."): names with one capital that :func:`_coined` cannot tell."""
+    introduced = {
+        m.group(1)
+        for m in _NAME.finditer(abstract)
+        if re.fullmatch(r"[A-Z][a-z0-9]+", m.group(1))
+        and _DIRECTLY.search(abstract[max(0, m.start() - 20) : m.start()])
+    }
+    return {w for w in introduced if len(re.findall(rf"(?<![\w-]){w}(?![\w-])", abstract)) >= 2}
+
+
+def paper_name(abstract: str, introduced_only: bool = False) -> str | None:
+    """The name the abstract gives its own method, model or benchmark, if any.
+
+    ``introduced_only``: only a name the abstract introduces ("we propose Quill"), not one
+    it merely repeats (a titled paper's abstract repeats the names of what it builds on).
+    """
+    plain = _plain_names(abstract)
     scores: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
+    introduced: set[str] = set()
     for match in _NAME.finditer(abstract):
         word = match.group(1)
-        if not _coined(word):
+        if not (_coined(word) or word in plain):
             continue
         first_seen.setdefault(word, match.start())
         scores[word] += 1
         if _INTRODUCED.search(abstract[max(0, match.start() - 60) : match.start()]):
             scores[word] += INTRODUCED_WEIGHT
+            introduced.add(word)
+    if introduced_only:
+        scores = Counter({w: n for w, n in scores.items() if w in introduced})
     if not scores:
         return None
     best = max(scores, key=lambda w: (scores[w], -first_seen[w]))

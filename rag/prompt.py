@@ -28,15 +28,16 @@ SYSTEM = (
 )
 
 # A yes/no reply: the model writes the finding first, then its verdict ("... [1]. So: No."):
-# the worked example below shows it so. The verdict the reader gets is not that one but
-# the word the model scores higher when asked only "Yes or No" (``VERDICT_JOB``,
-# ``rag.generator.ChatGenerator.option_logprobs``): a narrower job, which agreed with
-# PubMedQA's labels more often than the written verdict (eval/results/README.md).
+# the worked example below shows it so. The verdict the reader gets is not the written
+# word but the one the model scores higher in its place, right after the finding
+# (``rag.pipeline.Assistant._verdict``): scored, it agreed with PubMedQA's labels more often
+# than written (eval/results/README.md).
+# The model's third ending, said without a finding: it does not know (a refusal).
+UNSETTLED = re.compile(r"(?:so[:,]?\s*)?the abstracts do not settle it", re.IGNORECASE)
 _YESNO_JOB = (
     "Give the finding from the sources that decides the question, then end with "
     "'So: Yes.', 'So: No.' or 'So: the abstracts do not settle it.'"
 )
-VERDICT_JOB = "Answer Yes or No."
 # Is the asked detail in the sources at all? A narrow job scored by log-probability
 # (``rag.checks.answerable``), asked after the model has written its draft.
 ANSWERABLE_JOB = "Does the text above state the answer to this question? Answer Yes or No."
