@@ -53,7 +53,8 @@ def _plain_names(abstract: str) -> set[str]:
         if re.fullmatch(r"[A-Z][a-z0-9]+", m.group(1))
         and _DIRECTLY.search(abstract[max(0, m.start() - 20) : m.start()])
     }
-    return {w for w in introduced if len(re.findall(rf"(?<![\w-]){w}(?![\w-])", abstract)) >= 2}
+    uses = [m.group(1) for m in _NAME.finditer(abstract)]
+    return {w for w in introduced if uses.count(w) >= 2}
 
 
 def paper_name(abstract: str, introduced_only: bool = False) -> str | None:

@@ -32,12 +32,13 @@ SYSTEM = (
 # word but the one the model scores higher in its place, right after the finding
 # (``rag.pipeline.Assistant._verdict``): scored, it agreed with PubMedQA's labels more often
 # than written (eval/results/README.md).
-# The model's third ending, said without a finding: it does not know (a refusal).
-UNSETTLED = re.compile(r"(?:so[:,]?\s*)?the abstracts do not settle it", re.IGNORECASE)
+_UNSETTLED = "the abstracts do not settle it"
 _YESNO_JOB = (
     "Give the finding from the sources that decides the question, then end with "
-    "'So: Yes.', 'So: No.' or 'So: the abstracts do not settle it.'"
+    f"'So: Yes.', 'So: No.' or 'So: {_UNSETTLED}.'"
 )
+# The model's third ending, said without a finding: it does not know (a refusal).
+UNSETTLED = re.compile(rf"(?:so[:,]?\s*)?{_UNSETTLED}", re.IGNORECASE)
 # Is the asked detail in the sources at all? A narrow job scored by log-probability
 # (``rag.checks.answerable``), asked after the model has written its draft.
 ANSWERABLE_JOB = "Does the text above state the answer to this question? Answer Yes or No."
@@ -133,9 +134,7 @@ def prefix_messages() -> list[dict]:
     return [{"role": "system", "content": SYSTEM}, *FEW_SHOT]
 
 
-_CLOSING_VERDICT = re.compile(
-    r"\s*so[:,]?\s*(?:yes|no|the abstracts do not settle it)\s*\.?\s*$", re.IGNORECASE
-)
+_CLOSING_VERDICT = re.compile(rf"\s*so[:,]?\s*(?:yes|no|{_UNSETTLED})\s*\.?\s*$", re.IGNORECASE)
 
 
 def drop_closing_verdict(reply: str) -> str:
