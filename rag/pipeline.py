@@ -42,6 +42,7 @@ from rag.prompt import (
     LINE_JOB,
     REFUSAL,
     UNSETTLED,
+    VERDICT_JOB,
     VERDICTS,
     build_messages,
     drop_closing_verdict,
@@ -335,9 +336,9 @@ class Assistant:
     def _free_reply(self, answer: Answer, note: str) -> Iterator[str]:
         """Fact, yes/no and superlative questions: one reply from the plausible sources.
 
-        A yes/no reply: the model writes the finding (and its own "So: Yes."), then the
-        verdict the reader gets is the word it scores higher right after that finding
-        (:meth:`_verdict`); the checked answer opens with it ("Yes: finding [1].").
+        A yes/no reply opens with the verdict the model scores higher when asked only
+        "Yes or No" (:meth:`_verdict`), shown at once; the model then writes the finding
+        on its own, not after the verdict (which it would only argue for).
         """
         context = self._context(answer)
         yes_no = answer.shape is Shape.YESNO
@@ -346,6 +347,11 @@ class Assistant:
                               keep_last=yes_no)  # fmt: skip
         messages = build_messages(answer.question, block, JOBS[answer.shape], note)
         stats, pieces = GenerationStats(), []
+        opener = ""
+        if yes_no:
+            asked = build_messages(answer.question, block, VERDICT_JOB, note)
+            opener = f"{self._verdict(answer, asked)}:"
+            yield f"{opener} "
         yield from self._generate(answer, messages, stats, pieces,
                                   alternative=None if yes_no else REFUSAL,
                                   max_new_tokens=self.settings.replies.max_new_tokens)  # fmt: skip
@@ -356,15 +362,14 @@ class Assistant:
             text = drop_closing_verdict(text)
             if UNSETTLED.fullmatch(strip_markers(text).strip(" .\n")):
                 # The model's own "the abstracts do not settle it" is its refusal: no
-                # verdict is put before it (the refusal check withholds it, and says so).
-                text = REFUSAL
+                # verdict stays before it (the refusal check withholds it, and says so).
+                text, opener = REFUSAL, ""
             elif not strip_markers(text).strip(" .\n"):
                 # A bare verdict: the reader gets the best source's own closest sentence.
                 quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)
                 text = f'"{quote}" [{context[0].rank}]'
                 answer.notes.append("the model gave no finding; quoting the best source")
-            if text != REFUSAL:
-                opener = f"{self._verdict(answer, messages, text)}:"
+            if opener:
                 text, raw = f"{opener} {text}", f"{opener} {raw}"
         draft = Draft(answer.question, answer.query, answer.shape, context, text)
         if answer.query == answer.question:
@@ -401,16 +406,12 @@ class Assistant:
         yes, no = self.generator.option_logprobs(messages, list(VERDICTS), prefix_messages())
         return yes - no
 
-    def _verdict(self, answer: Answer, messages: list[dict], finding: str) -> str:
-        """ "Yes" or "No": the model's log-probability of each as the word after its own
-        finding ("... [1]. So: Yes"), "Yes" only when it leads by ``replies.yes_margin``
-        (the model leans to yes). Scored after the finding, not before it: on PubMedQA's
-        dev pool it agreed with the labels more often, and over a wider range of margins
-        (eval/results/README.md)."""
-        yes, no = self.generator.option_logprobs(messages, [f" {v}" for v in VERDICTS],
-                                                 prefix_messages(),
-                                                 reply_prefix=f"{finding} So:")  # fmt: skip
-        lead = yes - no
+    def _verdict(self, answer: Answer, messages: list[dict]) -> str:
+        """ "Yes" or "No": the model's log-probability of each as its whole reply to "Answer
+        Yes or No", "Yes" only when it leads by ``replies.yes_margin`` (the model leans to
+        yes). Scored before and apart from the finding: scored after its own finding, the
+        model mostly agrees with whatever the finding restated (eval/results/README.md)."""
+        lead = self._yes_lead(messages)
         answer.signals["yes_lead"] = round(lead, 4)
         return VERDICTS[0] if lead > self.settings.replies.yes_margin else VERDICTS[1]
 

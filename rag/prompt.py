@@ -27,11 +27,13 @@ SYSTEM = (
     f"contain the answer, reply exactly: {REFUSAL}"
 )
 
-# A yes/no reply: the model writes the finding first, then its verdict ("... [1]. So: No."):
-# the worked example below shows it so. The verdict the reader gets is not the written
-# word but the one the model scores higher in its place, right after the finding
-# (``rag.pipeline.Assistant._verdict``): scored, it agreed with PubMedQA's labels more often
-# than written (eval/results/README.md).
+# A yes/no reply: the model writes the finding, then its verdict ("... [1]. So: No."): the
+# worked example below shows it so. The verdict the reader gets is not that one but the
+# word the model scores higher when asked only "Yes or No" (``VERDICT_JOB``,
+# ``rag.pipeline.Assistant._verdict``): a narrower job, which agreed with the labels of
+# PubMedQA's dev pool and of the yes/no calibration questions more often than the written
+# verdict or one scored after the finding (eval/results/README.md).
+VERDICT_JOB = "Answer Yes or No."
 _UNSETTLED = "the abstracts do not settle it"
 _YESNO_JOB = (
     "Give the finding from the sources that decides the question, then end with "
