@@ -360,11 +360,12 @@ class Assistant:
         if yes_no:
             # Trimmed first: a reply cut at the token limit after its verdict ends with it.
             text = drop_closing_verdict(text)
-            if UNSETTLED.fullmatch(strip_markers(text).strip(" .\n")):
+            said = strip_markers(text).strip(" .\n")
+            if UNSETTLED.fullmatch(said):
                 # The model's own "the abstracts do not settle it" is its refusal: no
                 # verdict stays before it (the refusal check withholds it, and says so).
                 text, opener = REFUSAL, ""
-            elif not strip_markers(text).strip(" .\n"):
+            elif not said:
                 # A bare verdict: the reader gets the best source's own closest sentence.
                 quote = closest_sentence(answer.query, context[0], self.retriever.embed_short)
                 text = f'"{quote}" [{context[0].rank}]'
