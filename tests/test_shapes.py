@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rag.prompt import drop_closing_verdict
+from rag.prompt import UNSETTLED, drop_closing_verdict
 from rag.selection import comparison_sides
 from rag.shapes import asks_existence_yes, question_shape
 from rag.types import Shape
@@ -113,3 +113,19 @@ def test_comparison_sides(question: str, sides: tuple[str, str] | None) -> None:
 )
 def test_a_findings_own_closing_verdict_is_dropped(reply: str, finding: str) -> None:
     assert drop_closing_verdict(reply) == finding
+
+
+@pytest.mark.parametrize(
+    ("finding", "unsettled"),
+    [
+        ("The abstracts do not settle it", True),
+        ("So: the abstracts do not settle it", True),
+        ("Harrow needs no transcripts", False),
+        ("The abstracts do not settle it for Quill, but Harrow needs none", False),
+    ],
+)
+def test_a_finding_that_only_says_it_cannot_decide_is_told_apart(
+    finding: str, unsettled: bool
+) -> None:
+    # Such a finding is the model's refusal: no verdict is put before it (rag.pipeline).
+    assert bool(UNSETTLED.fullmatch(finding)) is unsettled
