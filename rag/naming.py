@@ -14,17 +14,19 @@ import re
 from collections import Counter
 
 _NAME = re.compile(r"(?<![\w\\-])([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)(?![\w-])")
+# Verbs that introduce a name right after them ("we introduce Quill", "called Quill").
+_DIRECT_VERBS = (
+    "propose|proposes|present|presents|introduce|introduces|called|named|dubbed|termed|"
+    "coined|release|releases"
+)
 _INTRODUCED = re.compile(
-    r"\b(?:propose|proposes|proposed|present|presents|introduce|introduces|introducing|"
-    r"called|named|dubbed|term|termed|coined|release|releases|develop|develops|build|"
-    r"builds|construct|constructs|create|creates|curate|curates)\b[^.]{0,40}$",
+    rf"\b(?:{_DIRECT_VERBS}|proposed|introducing|term|develop|develops|build|builds|"
+    r"construct|constructs|create|creates|curate|curates)\b[^.]{0,40}$",
     re.IGNORECASE,
 )
 # "we introduce Quill": a name written like an ordinary capitalised word counts only when
 # the verb introduces it directly ("introduce Indonesian models" would name nothing).
-_DIRECTLY = re.compile(r"\b(?:propose|proposes|present|presents|introduce|introduces|"
-                       r"called|named|dubbed|termed|coined|release|releases)\s+$",
-                       re.IGNORECASE)  # fmt: skip
+_DIRECTLY = re.compile(rf"\b(?:{_DIRECT_VERBS})\s+$", re.IGNORECASE)
 _COMMON = {
     "ai", "api", "apis", "cpu", "cpus", "gpu", "gpus", "llm", "llms", "lm", "lms", "ml",
     "nlp", "nlu", "nlg", "qa", "rl", "sota", "ood", "iid", "url", "usa", "uk", "eu", "ii",
@@ -44,17 +46,18 @@ def _coined(word: str) -> bool:
     return word.split("-")[0].lower() not in _COMMON  # "NLP-based" describes, it names nothing
 
 
-def _plain_names(abstract: str) -> set[str]:
+def _plain_names(abstract: str, words: list[re.Match[str]]) -> set[str]:
     """Capitalised words the abstract introduces directly and uses again ("we introduce
-    Quill, ... Quill is ..."): names with one capital that :func:`_coined` cannot tell."""
+    Quill, ... Quill is ..."): names with one capital that :func:`_coined` cannot tell.
+    ``words``: the abstract's :data:`_NAME` matches."""
     introduced = {
         m.group(1)
-        for m in _NAME.finditer(abstract)
+        for m in words
         if re.fullmatch(r"[A-Z][a-z0-9]+", m.group(1))
         and _DIRECTLY.search(abstract[max(0, m.start() - 20) : m.start()])
     }
-    uses = [m.group(1) for m in _NAME.finditer(abstract)]
-    return {w for w in introduced if uses.count(w) >= 2}
+    uses = Counter(m.group(1) for m in words)
+    return {w for w in introduced if uses[w] >= 2}
 
 
 def paper_name(abstract: str, introduced_only: bool = False) -> str | None:
@@ -63,11 +66,12 @@ def paper_name(abstract: str, introduced_only: bool = False) -> str | None:
     ``introduced_only``: only a name the abstract introduces ("we propose Quill"), not one
     it merely repeats (a titled paper's abstract repeats the names of what it builds on).
     """
-    plain = _plain_names(abstract)
+    words = list(_NAME.finditer(abstract))
+    plain = _plain_names(abstract, words)
     scores: Counter[str] = Counter()
     first_seen: dict[str, int] = {}
     introduced: set[str] = set()
-    for match in _NAME.finditer(abstract):
+    for match in words:
         word = match.group(1)
         if not (_coined(word) or word in plain):
             continue

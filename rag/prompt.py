@@ -34,13 +34,14 @@ SYSTEM = (
 # PubMedQA's dev pool and of the yes/no calibration questions more often than the written
 # verdict or one scored after the finding (eval/results/README.md).
 VERDICT_JOB = "Answer Yes or No."
-_UNSETTLED = "the abstracts do not settle it"
+# The third ending a yes/no reply may write (rag.checks.grounding gives it, as the verdicts).
+UNSETTLED_WORDS = "the abstracts do not settle it"
 _YESNO_JOB = (
     "Give the finding from the sources that decides the question, then end with "
-    f"'So: Yes.', 'So: No.' or 'So: {_UNSETTLED}.'"
+    f"'So: Yes.', 'So: No.' or 'So: {UNSETTLED_WORDS}.'"
 )
 # The model's third ending, said without a finding: it does not know (a refusal).
-UNSETTLED = re.compile(rf"(?:so[:,]?\s*)?{_UNSETTLED}", re.IGNORECASE)
+UNSETTLED = re.compile(rf"(?:so[:,]?\s*)?{UNSETTLED_WORDS}", re.IGNORECASE)
 # Is the asked detail in the sources at all? A narrow job scored by log-probability
 # (``rag.checks.answerable``), asked after the model has written its draft.
 ANSWERABLE_JOB = "Does the text above state the answer to this question? Answer Yes or No."
@@ -136,7 +137,9 @@ def prefix_messages() -> list[dict]:
     return [{"role": "system", "content": SYSTEM}, *FEW_SHOT]
 
 
-_CLOSING_VERDICT = re.compile(rf"\s*so[:,]?\s*(?:yes|no|{_UNSETTLED})\s*\.?\s*$", re.IGNORECASE)
+_CLOSING_VERDICT = re.compile(
+    rf"\s*so[:,]?\s*(?:yes|no|{UNSETTLED_WORDS})\s*\.?\s*$", re.IGNORECASE
+)
 
 
 def drop_closing_verdict(reply: str) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from rag.checks.quantities import quantity_problem
+from rag.prompt import UNSETTLED_WORDS
 from rag.terms import (
     NUMBER,
     content_terms,
@@ -37,7 +38,7 @@ _QUANTITY_QUESTION = re.compile(
 _VERDICT_OPENER = re.compile(r"^\W*(yes|no)\b|the abstracts do not settle", re.IGNORECASE)
 # The verdict words a yes/no reply opens with (scored, rag.prompt.VERDICTS) or that the
 # model may write itself: given, not added.
-_VERDICT_WORDS = "yes no the abstracts do not settle it"
+_VERDICT_WORDS = f"yes no {UNSETTLED_WORDS}"
 _VERDICT_TERMS = content_terms(_VERDICT_WORDS)
 
 
