@@ -9,6 +9,7 @@ from rag.markers import MARKER
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-.'][a-z0-9]+)*")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_PERCENT = re.compile(r"(\d+(?:[.,]\d+)*)\s*(?:%|percent\b|per cent\b)", re.IGNORECASE)
 _GENERIC = {
     "paper", "papers", "work", "study", "studies", "model", "models", "method", "methods",
     "propose", "proposed", "approach", "use", "used", "using", "source", "sources", "based",
@@ -141,6 +142,11 @@ def has_quantity(text: str) -> bool:
 def numbers_in(text: str) -> set[str]:
     """Numbers, digits or words ("twelve" -> "12"), without thousands separators."""
     return {n.replace(",", "") for n in NUMBER.findall(spelled_to_digits(text))}
+
+
+def percentages_in(text: str) -> set[str]:
+    """Numbers written as shares ("12%", "12 percent") -> {"12"}, digits or words."""
+    return {n.replace(",", "") for n in _PERCENT.findall(spelled_to_digits(text))}
 
 
 def quantities_in(text: str) -> set[str]:

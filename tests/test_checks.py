@@ -91,6 +91,16 @@ def test_numbers_not_in_the_sources_are_withheld() -> None:
     assert NumbersCheck()(spelled) is None
 
 
+def test_a_share_must_be_a_share_in_the_sources() -> None:
+    # Quill's abstract states 11 as a count of languages and 12 and 3 as percentages.
+    as_share = draft("Quill replays 11% of its data [1].", "How much data does Quill replay?")
+    verdict = NumbersCheck()(as_share)
+    assert verdict.check == "numbers" and "11%" in verdict.reason
+    assert NumbersCheck()(draft("Quill trains 3 percent of its weights [1].", "Quill?")) is None
+    asked = draft("Yes, by 11% [1].", "Does Quill gain 11% on eleven languages?")
+    assert NumbersCheck()(asked) is None  # the question gave the share
+
+
 def test_quantity_needs_a_number_in_the_asked_unit_from_a_passage_about_it() -> None:
     check = QuantityCheck((3, 5))
     assert check(draft("Quill uses adapters [1].", "How many languages does Quill cover?"))

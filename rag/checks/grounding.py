@@ -25,6 +25,7 @@ from rag.terms import (
     content_terms,
     has_quantity,
     numbers_in,
+    percentages_in,
     spelled_to_digits,
     strip_citations,
 )
@@ -81,13 +82,19 @@ class RestatementCheck:
 
 
 class NumbersCheck:
-    """Withholds a draft whose numbers are not in its sources."""
+    """Withholds a draft whose numbers are not in its sources, or that gives as a share
+    ("10% of the data") a number the sources state only as something else ("10B")."""
 
     name = "numbers"
 
     def __call__(self, draft: Draft) -> Verdict | None:
         """See the class docstring."""
-        missing = sorted(n for n in new_numbers(draft) if n not in numbers_in(_source_text(draft)))
+        sources = _source_text(draft)
+        missing = sorted(n for n in new_numbers(draft) if n not in numbers_in(sources))
+        given = f"{draft.question} {draft.scaffold}"
+        shares = percentages_in(_words(draft)) - percentages_in(given)
+        stated = numbers_in(sources) - percentages_in(sources)
+        missing += sorted(f"{n}%" for n in shares & stated)
         if missing:
             return Verdict(
                 self.name,
