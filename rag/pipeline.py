@@ -464,6 +464,7 @@ class Assistant:
             asks_existence_yes(answer.question) else ""  # fmt: skip
         bullet = "- " if answer.shape is Shape.SEVERAL else ""
         compare = answer.shape is Shape.COMPARISON
+        asked_if_any = not compare and asks_existence_yes(answer.question)
         job = COMPARISON_LINE_JOB if compare else LINE_JOB
         replies = self.settings.replies
         tokens = replies.comparison_tokens if compare else replies.line_tokens
@@ -484,10 +485,12 @@ class Assistant:
             draft = Draft(answer.question, answer.query, answer.shape, [paper], text,
                           scaffold=scaffold)  # fmt: skip
             verdict = run_checks(draft, self.checks)
-            if verdict is not None and i and not compare and verdict.check == "restatement":
+            if verdict is not None and i and verdict.check == "restatement" and asked_if_any:
                 # The model found nothing to say about a later paper but the question's own
-                # words: on the dev split such papers were mostly not ones the question
-                # asked for (5 of 6), so the list drops it; the best paper stays, quoted.
+                # words. "Are there papers on X?" presumes none: on the dev split such a
+                # paper was not one the question asked for (2 of 2), so the list drops it.
+                # "Which papers X?" presumes several, and a paper that does just X is one
+                # of them (5 of 7 were gold): it stays, quoted, as the best paper does.
                 answer.notes.append(f"[{paper.rank}]: dropped from the list: its line only "
                                     "restated the question")  # fmt: skip
                 continue

@@ -54,13 +54,23 @@ def test_several_papers_get_one_cited_line_each(made_up: Assistant) -> None:
     assert all(line.startswith("- ") for line in lines)
     for line, citation in zip(lines, answer.citations, strict=True):
         assert cited_numbers(line) == [citation.n]  # each line cites its own paper
-    # Both pruning papers were chosen; a later one whose line only restated the question
-    # (the small test model's often do) is dropped, and the notes say so.
+    # Both pruning papers were chosen, and "Which papers" presumes several: a line that
+    # only restated the question (the small test model's often do) is quoted, not dropped.
     drafted = answer.draft.split("\n")
     assert any(d.startswith(SPINDLE) for d in drafted)
     assert any(d.startswith(THINNING) for d in drafted)
+    assert len(lines) == len(drafted) >= 2
+    assert not [n for n in answer.notes if "dropped from the list" in n]
+
+
+def test_are_there_papers_lists_only_papers_with_something_to_say(made_up: Assistant) -> None:
+    answer = made_up.ask("Are there papers that prune speech recognisers?")
+    assert answer.shape is Shape.SEVERAL and not answer.abstained
+    # "Are there papers" presumes none: a later paper whose line only restated the
+    # question is dropped from the list, and the notes say which.
     dropped = [n for n in answer.notes if "dropped from the list" in n]
-    assert len(lines) + len(dropped) == len(drafted) >= 2
+    assert len(answer.answer.split("\n")) + len(dropped) == len(answer.draft.split("\n"))
+    assert all(f"[{c.n}]: dropped" not in " ".join(dropped) for c in answer.citations)
 
 
 def test_a_comparison_cites_both_named_papers(made_up: Assistant) -> None:
