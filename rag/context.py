@@ -20,13 +20,20 @@ Embed = Callable[[list[str]], list[list[float]]]
 
 
 def excerpts(
-    query: str, sources: list[Source], embed: Embed, budget: int, keep_last: bool = False
+    query: str,
+    sources: list[Source],
+    embed: Embed,
+    budget: int,
+    keep_last: bool = False,
+    max_words: int | None = None,
 ) -> list[list[str]]:
     """Per source, the sentences shown: ``budget`` over all of them, at least two each
     (first + best), the best-ranked source getting what does not divide evenly.
 
     ``keep_last`` adds each abstract's last sentence to them, where abstracts state their
-    conclusion: what a yes/no question turns on.
+    conclusion: what a yes/no question turns on. ``max_words`` caps the words shown: the
+    chosen sentences least like the question go first (never a source's first sentence or
+    its closest one), since long sentences, not their count, make the prompt slow to read.
     """
     sentences = [
         [sent for sent in split_sentences(s.text) if not is_instruction(sent)] for s in sources
@@ -38,29 +45,51 @@ def excerpts(
     qvec, svecs = vectors[0], vectors[1:]
     total = max(budget, 2 * len(sources))
     keeps = [total // len(sources) + (i < total % len(sources)) for i in range(len(sources))]
-    out, offset = [], 0
+    chosen, offset = [], 0
     for group, keep in zip(sentences, keeps, strict=True):
-        group_vectors = svecs[offset : offset + len(group)]
+        scores = svecs[offset : offset + len(group)] @ qvec
         offset += len(group)
-        out.append(_first_and_closest(group, group_vectors, qvec, keep, keep_last))
-    return out
+        chosen.append(_first_and_closest(scores, keep, keep_last))
+    if max_words is not None:
+        _trim_to_words(sentences, chosen, svecs, qvec, max_words)
+    return [[group[i] for i in sorted(picked)] for group, picked in zip(sentences, chosen,
+                                                                         strict=True)]  # fmt: skip
 
 
-def _first_and_closest(
-    sentences: list[str],
+def _first_and_closest(scores: np.ndarray, keep: int, keep_last: bool = False) -> dict[int, bool]:
+    """Indices of the sentences shown, each with whether it may be trimmed (not the first,
+    the last when kept, or the closest to the question)."""
+    fixed = [0, len(scores) - 1] if keep_last else [0]
+    closest = [int(i) for i in np.argsort(-scores) if int(i) not in fixed]
+    keep += len(fixed) - 1
+    picked = {i: False for i in fixed if i < len(scores)}
+    for rank, i in enumerate(closest[: max(0, keep - len(fixed))]):
+        picked[i] = rank > 0
+    return picked
+
+
+def _trim_to_words(
+    sentences: list[list[str]],
+    chosen: list[dict[int, bool]],
     vectors: np.ndarray,
     question_vector: np.ndarray,
-    keep: int,
-    keep_last: bool = False,
-) -> list[str]:
-    fixed = [0, len(sentences) - 1] if keep_last else [0]
-    keep += len(fixed) - 1
-    if len(sentences) <= keep:
-        return sentences
-    scores = vectors @ question_vector
-    closest = [int(i) for i in np.argsort(-scores) if int(i) not in fixed]
-    chosen = sorted({*fixed, *closest[: keep - len(fixed)]})
-    return [sentences[i] for i in chosen]
+    max_words: int,
+) -> None:
+    """Drop trimmable chosen sentences, least like the question first, until the shown
+    words fit ``max_words`` (or nothing trimmable is left)."""
+    starts = np.cumsum([0, *[len(group) for group in sentences]])
+    words = sum(len(sentences[s][i].split()) for s, picked in enumerate(chosen) for i in picked)
+    trimmable = sorted(
+        (float(vectors[starts[s] + i] @ question_vector), s, i)
+        for s, picked in enumerate(chosen)
+        for i, may_go in picked.items()
+        if may_go
+    )
+    for _, s, i in trimmable:
+        if words <= max_words:
+            break
+        words -= len(sentences[s][i].split())
+        del chosen[s][i]
 
 
 def closest_sentence(query: str, source: Source, embed: Embed) -> str:
@@ -73,7 +102,13 @@ def closest_sentence(query: str, source: Source, embed: Embed) -> str:
 
 
 def sources_block(
-    query: str, sources: list[Source], embed: Embed, budget: int, keep_last: bool = False
+    query: str,
+    sources: list[Source],
+    embed: Embed,
+    budget: int,
+    keep_last: bool = False,
+    max_words: int | None = None,
 ) -> str:
-    """The numbered source block the model reads (``keep_last``: see :func:`excerpts`)."""
-    return format_sources(sources, excerpts(query, sources, embed, budget, keep_last))
+    """The numbered source block the model reads (``keep_last``, ``max_words``: see
+    :func:`excerpts`)."""
+    return format_sources(sources, excerpts(query, sources, embed, budget, keep_last, max_words))

@@ -342,9 +342,10 @@ class Assistant:
         """
         context = self._context(answer)
         yes_no = answer.shape is Shape.YESNO
+        settings = self.settings.context
         block = sources_block(answer.query, context, self.retriever.embed_short,
-                              self.settings.context.context_sentences,
-                              keep_last=yes_no)  # fmt: skip
+                              settings.context_sentences, keep_last=yes_no,
+                              max_words=settings.context_words)  # fmt: skip
         messages = build_messages(answer.question, block, JOBS[answer.shape], note)
         stats, pieces = GenerationStats(), []
         opener = ""

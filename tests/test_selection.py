@@ -83,6 +83,28 @@ def test_a_yes_no_excerpt_also_keeps_each_abstracts_closing_sentence(
     assert closing == [sentences[0], sentences[2], sentences[-1]]  # and how it concludes
 
 
+def test_a_word_cap_leaves_out_the_sentences_least_like_the_question_first(
+    corpus_settings: Settings,
+) -> None:
+    retriever = HybridRetriever(corpus_settings)
+    text = (
+        "Quill adds sparse adapters to a frozen speech encoder. Adapters sit after every "
+        "second layer of the encoder, which is never updated during training. Quill lowers "
+        "word error rate by 12% on eleven languages. Training takes two days on one GPU."
+    )
+    quill = Source(1, "doc-q", "Quill", text, 1.0, 0.6, None, "")
+    question = "By how much does Quill lower the word error rate?"
+    sentences = split_sentences(text)
+    (whole,) = excerpts(question, [quill], retriever.embed_short, budget=4)
+    assert whole == sentences
+    (capped,) = excerpts(question, [quill], retriever.embed_short, budget=4, max_words=25)
+    # The first sentence (what Quill is) and the closest one stay, in the abstract's order.
+    assert capped[0] == sentences[0] and sentences[2] in capped
+    assert sum(len(s.split()) for s in capped) <= 25 < sum(len(s.split()) for s in whole)
+    (floor,) = excerpts(question, [quill], retriever.embed_short, budget=4, max_words=1)
+    assert floor == [sentences[0], sentences[2]]  # never fewer than those two
+
+
 def test_keyword_search_leaves_out_the_words_that_ask_for_papers() -> None:
     from rag.keyword import keyword_query
 
