@@ -34,7 +34,7 @@ from rag.condense import (
 from rag.context import closest_sentence, sources_block
 from rag.errors import RagError
 from rag.generator import GenerationStats
-from rag.markers import MARKER, strip_markers
+from rag.markers import MARKER, cited_numbers, strip_markers
 from rag.naming import paper_name
 from rag.prompt import (
     COMPARISON_LINE_JOB,
@@ -53,7 +53,7 @@ from rag.retrieve import HybridRetriever
 from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, question_shape
-from rag.terms import split_sentences
+from rag.terms import content_terms, split_sentences
 from rag.types import LINE_SHAPES, Answer, Draft, Event, PaperFilter, Shape, Source, Verdict
 
 ABSTAIN_TEXT = "The indexed abstracts do not answer this question."
@@ -386,7 +386,23 @@ class Assistant:
         if verdict is not None:
             self._abstain(answer, verdict)
             return
+        if yes_no and self.settings.replies.quote_yes_no:
+            quoted = self._evidence(answer, draft.text, context)
+            if quoted:
+                yield quoted
+                draft.text += quoted
         self._publish(answer, draft.text, context)
+
+    def _evidence(self, answer: Answer, text: str, context: list[Source]) -> str:
+        """The cited source's own sentence closest to the question, quoted after a yes/no
+        finding ('' when the finding already holds its words): the model's finding
+        restates the point without the number or name that settles it."""
+        cited = [n for n in cited_numbers(text) if any(s.rank == n for s in context)]
+        source = next((s for s in context if cited and s.rank == cited[0]), context[0])
+        quote = closest_sentence(answer.query, source, self.retriever.embed_short)
+        if not quote or content_terms(quote) <= content_terms(text):
+            return ""
+        return f' The abstract: "{quote}" [{source.rank}]'
 
     def _context(self, answer: Answer) -> list[Source]:
         """The sources a free reply reads: the plausible ones; for a follow-up about the

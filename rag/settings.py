@@ -99,6 +99,11 @@ class ReplySettings(BaseModel):
         "yes/no calibration questions (eval/questions/yesno-calibration.jsonl) agree best "
         "at 1.5 (0.85 and 0.92; 0.82 and 0.88 at 1.0, 0.83 and 0.92 at 2.0).",
     )
+    quote_yes_no: bool = Field(
+        default=True,
+        description="A yes/no reply ends with the cited abstract's sentence closest to the "
+        "question, quoted, unless its finding already holds that sentence's words.",
+    )
 
 
 class CheckSettings(BaseModel):

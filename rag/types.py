@@ -256,8 +256,9 @@ class Answer:
     abstain_reason: str | None = None
     abstain_check: str | None = None  # the name of the check that withheld the answer
     draft: str = ""  # the model's raw reply, kept when the answer was withheld
-    # The answer as composed by its shape (scaffold + the model's checked words), without
-    # anything appended after the checks: what an evaluation grades.
+    # The answer as composed by its shape (scaffold + the model's checked words + a yes/no
+    # finding's quoted evidence), without anything appended after it: what an evaluation
+    # grades.
     model_answer: str = ""
     notes: list[str] = field(default_factory=list)
     signals: dict[str, float | None] = field(default_factory=dict)  # what the checks measured

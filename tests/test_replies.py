@@ -8,12 +8,13 @@ import json
 
 import pytest
 
+from rag.context import closest_sentence
 from rag.ingest import ingest_papers
 from rag.loaders import load_papers
 from rag.markers import cited_numbers
 from rag.pipeline import Assistant
 from rag.settings import Settings
-from rag.types import Shape
+from rag.types import Answer, Shape
 from tests.conftest import SMALL_GENERATOR, make_settings
 from tests.made_up import PAPERS
 
@@ -161,3 +162,16 @@ def test_a_comparison_with_one_side_missing_from_the_collection_abstains(
     assert answer.shape is Shape.COMPARISON
     assert answer.abstained and answer.abstain_check == "relevance"
     assert made_up.ask("How does Quill differ from Harrow?").abstained is False
+
+
+def test_a_yes_no_finding_is_followed_by_its_sources_closest_sentence(made_up: Assistant) -> None:
+    question = "Does Spindle decode faster after pruning?"
+    sources = made_up.search(question)
+    spindle = next(s for s in sources if s.title == SPINDLE)
+    answer = Answer(question, question, "", False, sources, Shape.YESNO)
+    closest = closest_sentence(question, spindle, made_up.retriever.embed_short)
+    # A finding that does not hold it gets the cited abstract's closest sentence, quoted.
+    added = made_up._evidence(answer, f"Yes: it is quicker [{spindle.rank}].", sources)
+    assert added == f' The abstract: "{closest}" [{spindle.rank}]'
+    # A finding that already holds that sentence's words gets nothing more.
+    assert made_up._evidence(answer, f"Yes: {closest} [{spindle.rank}]", sources) == ""
