@@ -397,8 +397,9 @@ class Assistant:
         """The cited source's own sentence closest to the question, quoted after a yes/no
         finding ('' when the finding already holds its words): the model's finding
         restates the point without the number or name that settles it."""
-        cited = [n for n in cited_numbers(text) if any(s.rank == n for s in context)]
-        source = next((s for s in context if cited and s.rank == cited[0]), context[0])
+        by_rank = {s.rank: s for s in context}
+        cited = [by_rank[n] for n in cited_numbers(text) if n in by_rank]
+        source = cited[0] if cited else context[0]
         quote = closest_sentence(answer.query, source, self.retriever.embed_short)
         if not quote or content_terms(quote) <= content_terms(text):
             return ""
