@@ -83,7 +83,7 @@ class RestatementCheck:
 
 class NumbersCheck:
     """Withholds a draft whose numbers are not in its sources, or that gives as a share
-    ("10% of the data") a number the sources state only as something else ("10B")."""
+    ("7% of the data") a number the sources state only as something else ("7B")."""
 
     name = "numbers"
 
