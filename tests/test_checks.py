@@ -9,6 +9,7 @@ from rag.checks import build_checks, run_checks
 from rag.checks.answerable import AnswerableCheck
 from rag.checks.citations import CitationCheck
 from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
+from rag.checks.premise import PremiseCheck, marked_terms
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck, is_refusal
 from rag.settings import CheckSettings, Settings
 from rag.types import Draft, Shape, Source
@@ -23,8 +24,8 @@ def draft(text: str, question: str, shape: Shape = Shape.FACT, sources=None, **k
 
 def test_checks_run_in_one_listed_order_with_unique_names() -> None:
     names = [c.name for c in build_checks(CheckSettings())]
-    assert names == ["refusal", "answer_margin", "citations", "restatement", "numbers",
-                     "quantity", "grounding", "answerable"]  # fmt: skip
+    assert names == ["refusal", "answer_margin", "citations", "premise", "restatement",
+                     "numbers", "quantity", "grounding", "answerable"]  # fmt: skip
 
 
 def test_a_grounded_fact_passes_every_check() -> None:
@@ -99,6 +100,36 @@ def test_a_share_must_be_a_share_in_the_sources() -> None:
     assert NumbersCheck()(draft("Quill trains 3 percent of its weights [1].", "Quill?")) is None
     asked = draft("Yes, by 11% [1].", "Does Quill gain 11% on eleven languages?")
     assert NumbersCheck()(asked) is None  # the question gave the share
+
+
+def test_a_repeated_name_or_number_of_the_question_must_be_in_a_cited_source() -> None:
+    check = PremiseCheck()
+    # Quill's abstract names no lab and no 90B model: the draft took both from the question.
+    lab = draft("Nimbus Labs built Quill to lower word error rate [1].",
+                "Why did Nimbus Labs build Quill?")  # fmt: skip
+    verdict = check(lab)
+    assert verdict.check == "premise" and '"Nimbus"' in verdict.reason
+    size = draft("Quill shrinks the 90B encoder with sparse adapters [1].",
+                 "How does Quill shrink a 90B encoder?")  # fmt: skip
+    assert '"90B"' in check(size).reason
+    # Harrow is a source, but not the one cited for the claim.
+    borrowed = draft("Quill borrows Harrow's tokens [1].",
+                     "Which tokens does Quill take from Harrow?")  # fmt: skip
+    assert '"Harrow"' in check(borrowed).reason
+
+
+def test_a_premise_denied_stated_or_spelled_out_passes() -> None:
+    check = PremiseCheck()
+    denied = draft("Quill's abstract names no lab; it adds sparse adapters [1].",
+                   "Why did Nimbus Labs build Quill?")  # fmt: skip
+    assert check(denied) is None
+    assert check(draft("Quill lowers WER by 12% [1].", "By how much does Quill lower WER?")) is None
+    stated = draft("Quill trains 3% of the weights [1].", "How much of Quill is trained?")
+    assert check(stated) is None
+    yes_no = draft("No: Quill names no lab [1].", "Did Nimbus Labs build Quill?", Shape.YESNO)
+    assert check(yes_no) is None
+    assert marked_terms("What did Nimbus Labs' Quill-7B add in 2021 to Quill-based ASR?") == [
+        "Nimbus", "Labs", "Quill", "7B", "2021", "ASR"]  # fmt: skip
 
 
 def test_quantity_needs_a_number_in_the_asked_unit_from_a_passage_about_it() -> None:

@@ -10,6 +10,7 @@ from rag.checks.answerable import AnswerableCheck
 from rag.checks.base import Check
 from rag.checks.citations import CitationCheck
 from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
+from rag.checks.premise import PremiseCheck
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck
 from rag.settings import CheckSettings
 from rag.types import Draft, Verdict
@@ -23,6 +24,7 @@ def build_checks(settings: CheckSettings) -> list[Check]:
         RefusalCheck(),
         AnswerMarginCheck(settings.min_answer_margin),
         CitationCheck(settings.citation_keep_ratio),
+        PremiseCheck(),
         RestatementCheck(),
         NumbersCheck(),
         QuantityCheck((settings.unit_window_before, settings.unit_window_after)),

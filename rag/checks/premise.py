@@ -1,0 +1,99 @@
+"""Does the draft take over a name or number from the question that its sources lack?
+
+A false-premise question carries a detail its paper does not have ("Why did Nimbus Labs
+build Quill?" when Quill's abstract names another lab; "How does Quill shrink a 90B model?"
+when it starts from 7B). The small model answers as asked and repeats the detail, and the
+other checks pass the draft: the repeated words came from the question, which they treat as
+given. So a name or number that the question states and the draft repeats must be in a
+source the draft cites; where none states it, the draft is withheld, saying which detail
+the sources lack. The same catches a draft that answers a question about one paper from
+another ("Which encoder does Quill use?" answered from Harrow's abstract, cited [2]): the
+cited source does not name the paper asked about. A draft that denies the detail ("Quill
+was not built by ...") is the right answer and passes. Replayed on the stored runs of the
+dev split and of the abstention calibration set, it withheld only wrong answers
+(eval/results/README.md).
+
+Only free replies are checked: a yes/no reply answers such a question by "No", and a
+listed paper's line is about the paper, not about the question's details.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.markers import cited_numbers
+from rag.terms import spelled_to_digits, strip_citations
+from rag.types import Draft, Shape, Verdict
+
+CHECKED_SHAPES = (Shape.FACT, Shape.SUPERLATIVE)
+_TOKEN = re.compile(r"[A-Za-z0-9][\w.'-]*\w|[A-Za-z0-9]")
+_MARKED = re.compile(r"[A-Z0-9]")  # a capital or a digit: a name, an acronym, a number
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|rather than|instead of)\b|n't\b", re.I)
+_JOIN = re.compile(r"[\s/\u2010-\u2015-]+")  # what splits "Quill-7B" or "English/German"
+_INITIAL = re.compile(r"[a-z0-9]+")
+
+
+def _flat(word: str) -> str:
+    """Lower-cased letters and digits only, no possessive: "Quill's" -> "quill", "1.5B" -> "15b"."""
+    return re.sub(r"[^a-z0-9]+", "", re.sub(r"['\u2019]s$", "", word.lower()))
+
+
+def _words(text: str) -> set[str]:
+    """The words of ``text``, flattened, with hyphenated and slashed words split."""
+    return {w for w in map(_flat, _JOIN.split(text)) if w}
+
+
+def marked_terms(question: str) -> list[str]:
+    """The question's names and numbers: the parts of its words past the first (which is
+    capitalised anyway) that hold a capital letter or a digit ("Nimbus", "90B", "7B" of
+    "Quill-7B"; not "Quill-based" 's "based")."""
+    words = [re.sub(r"['\u2019]s?$", "", w) for w in _TOKEN.findall(question)[1:]]
+    parts = [p for w in words for p in _JOIN.split(w)]
+    return list(dict.fromkeys(p for p in parts if _MARKED.search(p) and len(_flat(p)) > 1))
+
+
+def _stated(term: str, words: set[str], initials: str) -> bool:
+    """Is ``term`` a word of the sources (singular or plural), or an acronym of theirs?"""
+    flat = _flat(term)
+    if flat in words or f"{flat}s" in words or (flat.endswith("s") and flat[:-1] in words):
+        return True
+    # Inside a longer word: "Quill" in "QuillNet", or in words an extraction ran together
+    # ("EnglishrightarrowGerman" where a PDF had "English -> German").
+    if len(flat) >= 4 and any(flat in w for w in words):
+        return True
+    # "LLMs" where a source writes "large language models": the acronym's letters as the
+    # initials of consecutive words.
+    letters = flat[:-1] if term.endswith("s") and term[:-1].isupper() else flat
+    return term.rstrip("s").isupper() and len(letters) > 1 and letters in initials
+
+
+def unstated_premise(draft: Draft) -> list[str]:
+    """The question's names and numbers that the draft repeats and its cited sources lack."""
+    by_rank = {s.rank: s for s in draft.sources}
+    cited = [by_rank[n] for n in cited_numbers(draft.text) if n in by_rank] or draft.sources
+    text = spelled_to_digits(" ".join(f"{s.title} {s.text}" for s in cited))
+    words = _words(text)
+    initials = "".join(w[0] for w in _INITIAL.findall(text.lower()))
+    said = _words(strip_citations(draft.text))
+    return [t for t in marked_terms(draft.question)
+            if _flat(t) in said and not _stated(t, words, initials)]  # fmt: skip
+
+
+class PremiseCheck:
+    """Withholds a draft that repeats a name or number of the question which no cited
+    source states (module docstring)."""
+
+    name = "premise"
+
+    def __call__(self, draft: Draft) -> Verdict | None:
+        """See the class docstring."""
+        if draft.scaffold or draft.shape not in CHECKED_SHAPES:
+            return None
+        if _NEGATION.search(strip_citations(draft.text)):
+            return None
+        missing = unstated_premise(draft)
+        if missing:
+            named = ", ".join(f'"{t}"' for t in missing)
+            return Verdict(self.name, f"the question assumes {named}, which its sources do "
+                                      "not state")  # fmt: skip
+        return None
