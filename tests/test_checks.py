@@ -116,6 +116,10 @@ def test_a_repeated_name_or_number_of_the_question_must_be_in_a_cited_source() -
     borrowed = draft("Quill borrows Harrow's tokens [1].",
                      "Which tokens does Quill take from Harrow?")  # fmt: skip
     assert '"Harrow"' in check(borrowed).reason
+    # Harrow's fact added to an answer about Quill: [2] does not name Quill.
+    mixed = draft("Quill freezes its acoustic encoder [1]; it learns 512 token types [2].",
+                  "What does Quill freeze, and how many token types does it learn?")  # fmt: skip
+    assert "[2]" in check(mixed).reason
 
 
 def test_a_premise_denied_stated_or_spelled_out_passes() -> None:
@@ -126,6 +130,9 @@ def test_a_premise_denied_stated_or_spelled_out_passes() -> None:
     assert check(draft("Quill lowers WER by 12% [1].", "By how much does Quill lower WER?")) is None
     stated = draft("Quill trains 3% of the weights [1].", "How much of Quill is trained?")
     assert check(stated) is None
+    both = draft("Quill needs transcripts [1]; Harrow needs none [2].",
+                 "Which of Quill and Harrow needs no transcripts?", Shape.SUPERLATIVE)  # fmt: skip
+    assert check(both) is None  # each cited paper is one the question names
     yes_no = draft("No: Quill names no lab [1].", "Did Nimbus Labs build Quill?", Shape.YESNO)
     assert check(yes_no) is None
     assert marked_terms("What did Nimbus Labs' Quill-7B add in 2021 to Quill-based ASR?") == [

@@ -8,8 +8,10 @@ given. So a name or number that the question states and the draft repeats must b
 source the draft cites; where none states it, the draft is withheld, saying which detail
 the sources lack. The same catches a draft that answers a question about one paper from
 another ("Which encoder does Quill use?" answered from Harrow's abstract, cited [2]): the
-cited source does not name the paper asked about. A draft that denies the detail ("Quill
-was not built by ...") is the right answer and passes. Replayed on the stored runs of the
+cited source does not name the paper asked about; and a draft that cites, beside the paper
+asked about, another that names none of the question's names has added that paper's fact
+("Quill freezes its encoder [1]; it reaches 61% [2]."). A draft that denies the detail
+("Quill was not built by ...") is the right answer and passes. Replayed on the stored runs of the
 dev split and of the abstention calibration set, it withheld only wrong answers
 (eval/results/README.md).
 
@@ -23,7 +25,7 @@ import re
 
 from rag.markers import cited_numbers
 from rag.terms import spelled_to_digits, strip_citations
-from rag.types import Draft, Shape, Verdict
+from rag.types import Draft, Shape, Source, Verdict
 
 CHECKED_SHAPES = (Shape.FACT, Shape.SUPERLATIVE)
 _TOKEN = re.compile(r"[A-Za-z0-9][\w.'-]*\w|[A-Za-z0-9]")
@@ -67,16 +69,35 @@ def _stated(term: str, words: set[str], initials: str) -> bool:
     return term.rstrip("s").isupper() and len(letters) > 1 and letters in initials
 
 
-def unstated_premise(draft: Draft) -> list[str]:
-    """The question's names and numbers that the draft repeats and its cited sources lack."""
+def _cited(draft: Draft) -> list[Source]:
     by_rank = {s.rank: s for s in draft.sources}
-    cited = [by_rank[n] for n in cited_numbers(draft.text) if n in by_rank] or draft.sources
-    text = spelled_to_digits(" ".join(f"{s.title} {s.text}" for s in cited))
+    return [by_rank[n] for n in cited_numbers(draft.text) if n in by_rank]
+
+
+def _names_stated(terms: list[str], sources: list[Source]) -> list[str]:
+    text = spelled_to_digits(" ".join(f"{s.title} {s.text}" for s in sources))
     words = _words(text)
     initials = "".join(w[0] for w in _INITIAL.findall(text.lower()))
+    return [t for t in terms if _stated(t, words, initials)]
+
+
+def unstated_premise(draft: Draft) -> list[str]:
+    """The question's names and numbers that the draft repeats and its cited sources lack."""
+    terms = marked_terms(draft.question)
+    stated = _names_stated(terms, _cited(draft) or draft.sources)
     said = _words(strip_citations(draft.text))
-    return [t for t in marked_terms(draft.question)
-            if _flat(t) in said and not _stated(t, words, initials)]  # fmt: skip
+    return [t for t in terms if _flat(t) in said and t not in stated]
+
+
+def unbound_sources(draft: Draft) -> list[Source]:
+    """Cited sources that state none of the question's names while another cited source
+    does: the draft adds a fact of another paper to the one asked about."""
+    terms = marked_terms(draft.question)
+    cited = _cited(draft)
+    if not terms or len(cited) < 2:
+        return []
+    named = [bool(_names_stated(terms, [s])) for s in cited]
+    return [s for s, n in zip(cited, named, strict=True) if not n] if any(named) else []
 
 
 class PremiseCheck:
@@ -94,6 +115,11 @@ class PremiseCheck:
         missing = unstated_premise(draft)
         if missing:
             named = ", ".join(f'"{t}"' for t in missing)
-            return Verdict(self.name, f"the question assumes {named}, which its sources do "
-                                      "not state")  # fmt: skip
+            return Verdict(self.name, "the draft answer was withheld: the question assumes "
+                                      f"{named}, which its sources do not state")  # fmt: skip
+        others = unbound_sources(draft)
+        if others:
+            marks = ", ".join(f"[{s.rank}]" for s in others)
+            return Verdict(self.name, f"the draft answer was withheld: it cites {marks}, a "
+                                      "paper other than the one the question names")  # fmt: skip
         return None
