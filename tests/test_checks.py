@@ -137,6 +137,8 @@ def test_a_premise_denied_stated_or_spelled_out_passes() -> None:
     assert check(yes_no) is None
     assert marked_terms("What did Nimbus Labs' Quill-7B add in 2021 to Quill-based ASR?") == [
         "Nimbus", "Labs", "Quill", "7B", "2021", "ASR"]  # fmt: skip
+    # A quoted title names a paper whose abstract may lack it; a sentence opens capitalised.
+    assert marked_terms("Do 'Fast And Small Ears' and Quill differ? At what stage?") == ["Quill"]
 
 
 def test_quantity_needs_a_number_in_the_asked_unit_from_a_passage_about_it() -> None:

@@ -33,6 +33,11 @@ _MARKED = re.compile(r"[A-Z0-9]")  # a capital or a digit: a name, an acronym, a
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|rather than|instead of)\b|n't\b", re.I)
 _JOIN = re.compile(r"[\s/\u2010-\u2015-]+")  # what splits "Quill-7B" or "English/German"
 _INITIAL = re.compile(r"[a-z0-9]+")
+# 'Quoted', "quoted" or curly-quoted spans; an apostrophe inside a word ("Who's") stays.
+_QUOTED = re.compile(
+    r"(?<!\w)'(?:[^']|(?<=\w)'(?=\w))+'(?!\w)|\"[^\"]+\"|\u2018[^\u2019]+\u2019|\u201c[^\u201d]+\u201d"
+)
+_SENTENCE_START = re.compile(r"(?:^|[.?!:;]\s+)\W*")  # where a sentence's first word starts
 
 
 def _flat(word: str) -> str:
@@ -46,10 +51,14 @@ def _words(text: str) -> set[str]:
 
 
 def marked_terms(question: str) -> list[str]:
-    """The question's names and numbers: the parts of its words past the first (which is
-    capitalised anyway) that hold a capital letter or a digit ("Nimbus", "90B", "7B" of
-    "Quill-7B"; not "Quill-based" 's "based")."""
-    words = [re.sub(r"['\u2019]s?$", "", w) for w in _TOKEN.findall(question)[1:]]
+    """The question's names and numbers: the parts of its words that hold a capital letter
+    or a digit ("Nimbus", "90B", "7B" of "Quill-7B"; not "Quill-based" 's "based"), except
+    a sentence's first word (capitalised anyway) and words inside quotes: a quoted title
+    ("the 'Fast and Small' paper") names a paper whose abstract need not hold its title."""
+    unquoted = _QUOTED.sub(" ", question)
+    starts = {m.end() for m in _SENTENCE_START.finditer(unquoted)}
+    words = [w.group(0) for w in _TOKEN.finditer(unquoted) if w.start() not in starts]
+    words = [re.sub(r"['\u2019]s?$", "", w) for w in words]
     parts = [p for w in words for p in _JOIN.split(w)]
     return list(dict.fromkeys(p for p in parts if _MARKED.search(p) and len(_flat(p)) > 1))
 
