@@ -37,6 +37,7 @@ from rag.generator import GenerationStats
 from rag.markers import MARKER, cited_numbers, strip_markers
 from rag.naming import paper_name
 from rag.prompt import (
+    ANSWERABLE_JOB,
     COMPARISON_LINE_JOB,
     JOBS,
     LINE_JOB,
@@ -309,6 +310,10 @@ class Assistant:
             note = followup_note(question, history) if self.settings.condense_followups else ""
             if answer.shape in LINE_SHAPES:
                 replies = self._lines(answer, note, retrieval.papers)
+                unstated = self._comparison_unstated(answer, retrieval.papers)
+                if unstated is not None:
+                    self._abstain(answer, unstated)
+                    replies = iter(())
             else:
                 replies = self._free_reply(answer, note)
             first_token: list[float] = []
@@ -419,6 +424,30 @@ class Assistant:
         if relevant and answer.shape is not Shape.SUPERLATIVE:
             return relevant
         return plausible(answer.query, answer.sources, settings)
+
+    def _comparison_unstated(self, answer: Answer, papers: list[Source]) -> Verdict | None:
+        """The answerable check for a comparison, asked before its lines are written.
+
+        A comparison's lines describe each paper, which the draft checks pass whatever was
+        asked; a comparison on a detail neither abstract gives ("Which of Quill and Harrow
+        trained on more GPUs?") would be answered by two descriptions. So the model is
+        asked, over both papers' sentences, whether they state the answer
+        (``checks.min_comparison_lead``).
+        """
+        limit = self.settings.checks.min_comparison_lead
+        if limit is None or answer.shape is not Shape.COMPARISON or len(papers) < 2:
+            return None
+        shown = self.settings.context
+        block = sources_block(
+            answer.query, papers, self.retriever.embed_short, shown.context_sentences,
+            max_words=shown.context_words,
+        )  # fmt: skip
+        lead = self._yes_lead(build_messages(answer.question, block, ANSWERABLE_JOB))
+        answer.signals["answerable_lead"] = round(lead, 4)
+        if lead < limit:
+            return Verdict("answerable", "asked on its own, the model does not find what the "
+                                         "comparison asks in either paper")  # fmt: skip
+        return None
 
     def _yes_lead(self, messages: list[dict]) -> float:
         """log P("Yes") - log P("No") as the model's reply to ``messages``."""

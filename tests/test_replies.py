@@ -80,6 +80,22 @@ def test_a_comparison_cites_both_named_papers(made_up: Assistant) -> None:
     assert set(_cited_titles(answer)) == {QUILL, HARROW}
 
 
+def test_a_comparison_is_asked_whether_its_papers_state_the_answer(made_up: Assistant) -> None:
+    checks = made_up.settings.checks
+    saved = checks.min_comparison_lead
+    try:
+        checks.min_comparison_lead = 1e9  # no lead clears it: withheld before any line
+        withheld = made_up.ask("How does Quill differ from Harrow?")
+        assert withheld.abstained and withheld.abstain_check == "answerable"
+        assert "answerable_lead" in withheld.signals and not withheld.citations
+        checks.min_comparison_lead = -1e9  # every lead clears it: the lines are written
+        kept = made_up.ask("How does Quill differ from Harrow?")
+        assert not kept.abstained and set(_cited_titles(kept)) == {QUILL, HARROW}
+        assert kept.signals["answerable_lead"] == withheld.signals["answerable_lead"]
+    finally:
+        checks.min_comparison_lead = saved
+
+
 def test_free_replies_cite_only_what_the_model_was_shown(made_up: Assistant) -> None:
     for question, shape in [
         ("Does Spindle decode faster than before pruning?", Shape.YESNO),
