@@ -430,7 +430,7 @@ class Assistant:
 
         A comparison's lines describe each paper, which the draft checks pass whatever was
         asked; a comparison on a detail neither abstract gives ("Which of Quill and Harrow
-        trained on more GPUs?") would be answered by two descriptions. So the model is
+        was trained for longer?") would be answered by two descriptions. So the model is
         asked, over both papers' sentences, whether they state the answer
         (``checks.min_comparison_lead``).
         """
