@@ -8,6 +8,10 @@ or rewrites markers (answer checks, follow-up condensing, the UI, the grader) us
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.types import Source
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*(?:,|-|–)\s*\d{1,3})*)\]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
@@ -34,6 +38,13 @@ def cited_numbers(text: str) -> list[int]:
     for match in MARKER.finditer(text):
         found.extend(n for n in marker_numbers(match.group(1)) if n not in found)
     return found
+
+
+def cited_sources(text: str, sources: list[Source]) -> list[Source]:
+    """The sources ``text``'s markers point at (by rank), once each, in order of first
+    citation; markers that name none of ``sources`` are skipped."""
+    by_rank = {s.rank: s for s in sources}
+    return [by_rank[n] for n in cited_numbers(text) if n in by_rank]
 
 
 def strip_markers(text: str) -> str:

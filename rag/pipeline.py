@@ -34,7 +34,7 @@ from rag.condense import (
 from rag.context import closest_sentence, sources_block
 from rag.errors import RagError
 from rag.generator import GenerationStats
-from rag.markers import MARKER, cited_numbers, strip_markers
+from rag.markers import MARKER, cited_sources, strip_markers
 from rag.naming import paper_name
 from rag.prompt import (
     ANSWERABLE_JOB,
@@ -308,12 +308,12 @@ class Assistant:
         if not answer.abstained:
             question, history = answer.question, retrieval.history
             note = followup_note(question, history) if self.settings.condense_followups else ""
-            if answer.shape in LINE_SHAPES:
+            unstated = self._comparison_unstated(answer, retrieval.papers)
+            if unstated is not None:
+                self._abstain(answer, unstated)
+                replies: Iterator[str] = iter(())
+            elif answer.shape in LINE_SHAPES:
                 replies = self._lines(answer, note, retrieval.papers)
-                unstated = self._comparison_unstated(answer, retrieval.papers)
-                if unstated is not None:
-                    self._abstain(answer, unstated)
-                    replies = iter(())
             else:
                 replies = self._free_reply(answer, note)
             first_token: list[float] = []
@@ -402,8 +402,7 @@ class Assistant:
         """The cited source's own sentence closest to the question, quoted after a yes/no
         finding ('' when the finding already holds its words): the model's finding
         restates the point without the number or name that settles it."""
-        by_rank = {s.rank: s for s in context}
-        cited = [by_rank[n] for n in cited_numbers(text) if n in by_rank]
+        cited = cited_sources(text, context)
         source = cited[0] if cited else context[0]
         quote = closest_sentence(answer.query, source, self.retriever.embed_short)
         if not quote or content_terms(quote) <= content_terms(text):

@@ -11,9 +11,9 @@ another ("Which encoder does Quill use?" answered from Harrow's abstract, cited 
 cited source does not name the paper asked about; and a draft that cites, beside the paper
 asked about, another that names none of the question's names has added that paper's fact
 ("Quill freezes its encoder [1]; it reaches 61% [2]."). A draft that denies the detail
-("Quill was not built by ...") is the right answer and passes. Replayed on the stored runs of the
-dev split and of the abstention calibration set, it withheld only wrong answers
-(eval/results/README.md).
+("Quill was not built by ...") is the right answer and passes. Replayed on the stored
+runs of the dev split and of the abstention calibration set, it withheld only wrong
+answers (eval/results/README.md).
 
 Only free replies are checked: a yes/no reply answers such a question by "No", and a
 listed paper's line is about the paper, not about the question's details.
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from rag.markers import cited_numbers
+from rag.markers import cited_sources
 from rag.terms import spelled_to_digits, strip_citations
 from rag.types import Draft, Shape, Source, Verdict
 
@@ -72,15 +72,10 @@ def _stated(term: str, words: set[str], initials: str) -> bool:
     # ("EnglishrightarrowGerman" where a PDF had "English -> German").
     if len(flat) >= 4 and any(flat in w for w in words):
         return True
-    # "LLMs" where a source writes "large language models": the acronym's letters as the
+    # "WERs" where a source writes "word error rates": the acronym's letters as the
     # initials of consecutive words.
     letters = flat[:-1] if term.endswith("s") and term[:-1].isupper() else flat
     return term.rstrip("s").isupper() and len(letters) > 1 and letters in initials
-
-
-def _cited(draft: Draft) -> list[Source]:
-    by_rank = {s.rank: s for s in draft.sources}
-    return [by_rank[n] for n in cited_numbers(draft.text) if n in by_rank]
 
 
 def _names_stated(terms: list[str], sources: list[Source]) -> list[str]:
@@ -93,7 +88,7 @@ def _names_stated(terms: list[str], sources: list[Source]) -> list[str]:
 def unstated_premise(draft: Draft) -> list[str]:
     """The question's names and numbers that the draft repeats and its cited sources lack."""
     terms = marked_terms(draft.question)
-    stated = _names_stated(terms, _cited(draft) or draft.sources)
+    stated = _names_stated(terms, cited_sources(draft.text, draft.sources) or draft.sources)
     said = _words(strip_citations(draft.text))
     return [t for t in terms if _flat(t) in said and t not in stated]
 
@@ -102,7 +97,7 @@ def unbound_sources(draft: Draft) -> list[Source]:
     """Cited sources that state none of the question's names while another cited source
     does: the draft adds a fact of another paper to the one asked about."""
     terms = marked_terms(draft.question)
-    cited = _cited(draft)
+    cited = cited_sources(draft.text, draft.sources)
     if not terms or len(cited) < 2:
         return []
     named = [bool(_names_stated(terms, [s])) for s in cited]
