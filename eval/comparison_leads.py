@@ -4,9 +4,9 @@
 
 For each question without history whose shape is a comparison and that retrieval does not
 decline: the two papers the reply would be about, and the model's log P("Yes") - log P("No")
-asked whether their sentences state the answer (the same call as
-``rag.pipeline.Assistant._comparison_unstated``). ``checks.min_comparison_lead`` was chosen
-from its output (eval/results/README.md).
+asked whether their sentences state the answer (the reply's own gate,
+``rag.pipeline.Assistant._gate``, run with no limit). ``checks.min_comparison_lead`` was
+chosen from its output (eval/results/README.md).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rag.context import sources_block
 from rag.pipeline import Assistant
-from rag.prompt import ANSWERABLE_JOB, build_messages
 from rag.settings import Settings
 from rag.types import Shape
 
@@ -27,8 +25,9 @@ def main() -> None:
     parser.add_argument("questions", nargs="+")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    assistant = Assistant(Settings.load())
-    shown = assistant.settings.context
+    settings = Settings.load()
+    settings.checks.min_comparison_lead = float("-inf")  # asked, never withheld: the lead
+    assistant = Assistant(settings)
     leads = []
     for path in args.questions:
         with open(path, encoding="utf-8") as handle:
@@ -42,11 +41,8 @@ def main() -> None:
                 continue
             lead = None
             if not answer.abstained:
-                block = sources_block(answer.query, retrieval.papers,
-                                      assistant.retriever.embed_short, shown.context_sentences,
-                                      max_words=shown.context_words)  # fmt: skip
-                messages = build_messages(answer.question, block, ANSWERABLE_JOB)
-                lead = round(assistant._yes_lead(messages), 3)
+                assistant._gate(answer, retrieval.papers)
+                lead = answer.signals.get("answerable_lead")
             leads.append({"id": question["id"], "type": question["type"], "lead": lead})
             print(leads[-1], flush=True)
     with open(args.out, "w", encoding="utf-8") as handle:

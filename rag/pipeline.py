@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rag.checks import build_checks, run_checks
+from rag.checks import build_checks, build_gates, run_checks
 from rag.checks.citations import check_citations
 from rag.condense import (
     cited_claims,
@@ -37,7 +37,6 @@ from rag.generator import GenerationStats
 from rag.markers import MARKER, cited_sources, strip_markers
 from rag.naming import paper_name
 from rag.prompt import (
-    ANSWERABLE_JOB,
     COMPARISON_LINE_JOB,
     JOBS,
     LINE_JOB,
@@ -139,6 +138,7 @@ class Assistant:
         self.settings = settings
         self.retriever = retriever or HybridRetriever(settings)
         self.checks = build_checks(settings.checks)
+        self.gates = build_gates(settings.checks)
         self._generator = generator
         self._generator_lock = threading.Lock()  # UI threads must not load it twice
         self._parent: Assistant | None = None  # a filtered view loads through its parent
@@ -308,7 +308,7 @@ class Assistant:
         if not answer.abstained:
             question, history = answer.question, retrieval.history
             note = followup_note(question, history) if self.settings.condense_followups else ""
-            unstated = self._comparison_unstated(answer, retrieval.papers)
+            unstated = self._gate(answer, retrieval.papers)
             if unstated is not None:
                 self._abstain(answer, unstated)
                 replies: Iterator[str] = iter(())
@@ -424,29 +424,25 @@ class Assistant:
             return relevant
         return plausible(answer.query, answer.sources, settings)
 
-    def _comparison_unstated(self, answer: Answer, papers: list[Source]) -> Verdict | None:
-        """The answerable check for a comparison, asked before its lines are written.
-
-        A comparison's lines describe each paper, which the draft checks pass whatever was
-        asked; a comparison on a detail neither abstract gives ("Which of Quill and Harrow
-        was trained for longer?") would be answered by two descriptions. So the model is
-        asked, over both papers' sentences, whether they state the answer
-        (``checks.min_comparison_lead``).
-        """
-        limit = self.settings.checks.min_comparison_lead
-        if limit is None or answer.shape is not Shape.COMPARISON or len(papers) < 2:
+    def _gate(self, answer: Answer, papers: list[Source]) -> Verdict | None:
+        """The gates' verdict on a line reply's papers before any line is written
+        (:func:`rag.checks.build_gates`): a draft with no text, whose ``yes_lead`` asks
+        over all the papers' sentences."""
+        if answer.shape not in LINE_SHAPES or len(papers) < 2:
             return None
         shown = self.settings.context
-        block = sources_block(
-            answer.query, papers, self.retriever.embed_short, shown.context_sentences,
-            max_words=shown.context_words,
-        )  # fmt: skip
-        lead = self._yes_lead(build_messages(answer.question, block, ANSWERABLE_JOB))
-        answer.signals["answerable_lead"] = round(lead, 4)
-        if lead < limit:
-            return Verdict("answerable", "asked on its own, the model does not find what the "
-                                         "comparison asks in either paper")  # fmt: skip
-        return None
+
+        def yes_lead(job: str) -> float:  # built only when a gate asks (a comparison)
+            block = sources_block(
+                answer.query, papers, self.retriever.embed_short, shown.context_sentences,
+                max_words=shown.context_words,
+            )  # fmt: skip
+            return self._yes_lead(build_messages(answer.question, block, job))
+
+        draft = Draft(answer.question, answer.query, answer.shape, papers, "", yes_lead=yes_lead)
+        verdict = run_checks(draft, self.gates)
+        answer.signals.update(draft.signals)
+        return verdict
 
     def _yes_lead(self, messages: list[dict]) -> float:
         """log P("Yes") - log P("No") as the model's reply to ``messages``."""

@@ -210,3 +210,9 @@ def test_answerable_asks_only_fact_drafts_and_withholds_below_its_lead() -> None
     assert AnswerableCheck(None)(draft("Quill adds adapters [1].", question,
                                        yes_lead=lead_of(-5.0))) is None  # fmt: skip
     assert len(asked) == before
+    # As a gate (rag.checks.build_gates): a comparison, before its lines exist, is asked.
+    gate = AnswerableCheck(0.3, shapes=(Shape.COMPARISON,))
+    assert gate(draft("", "Which of Quill and Harrow trained longer?", Shape.COMPARISON,
+                      yes_lead=lead_of(0.1))).check == "answerable"  # fmt: skip
+    assert gate(draft("Quill adds adapters [1].", question, yes_lead=lead_of(-5.0))) is None
+    assert len(asked) == before + 1

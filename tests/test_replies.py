@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from rag.checks import build_gates
 from rag.context import closest_sentence
 from rag.ingest import ingest_papers
 from rag.loaders import load_papers
@@ -93,15 +94,18 @@ def test_a_comparison_is_asked_whether_its_papers_state_the_answer(made_up: Assi
     saved = checks.min_comparison_lead
     try:
         checks.min_comparison_lead = 1e9  # no lead clears it: withheld before any line
+        made_up.gates = build_gates(checks)
         withheld = made_up.ask("How does Quill differ from Harrow?")
         assert withheld.abstained and withheld.abstain_check == "answerable"
         assert "answerable_lead" in withheld.signals and not withheld.citations
         checks.min_comparison_lead = -1e9  # every lead clears it: the lines are written
+        made_up.gates = build_gates(checks)
         kept = made_up.ask("How does Quill differ from Harrow?")
         assert not kept.abstained and set(_cited_titles(kept)) == {QUILL, HARROW}
         assert kept.signals["answerable_lead"] == withheld.signals["answerable_lead"]
     finally:
         checks.min_comparison_lead = saved
+        made_up.gates = build_gates(checks)
 
 
 def test_free_replies_cite_only_what_the_model_was_shown(made_up: Assistant) -> None:

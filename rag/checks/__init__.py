@@ -13,7 +13,7 @@ from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, Re
 from rag.checks.premise import PremiseCheck
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck
 from rag.settings import CheckSettings
-from rag.types import Draft, Verdict
+from rag.types import Draft, Shape, Verdict
 
 
 def build_checks(settings: CheckSettings) -> list[Check]:
@@ -33,6 +33,13 @@ def build_checks(settings: CheckSettings) -> list[Check]:
     ]
 
 
+def build_gates(settings: CheckSettings) -> list[Check]:
+    """The checks asked before a line reply is written, on a draft of its papers with no
+    text: a comparison's papers must state what it asks (their lines would pass the draft
+    checks whatever was asked)."""
+    return [AnswerableCheck(settings.min_comparison_lead, shapes=(Shape.COMPARISON,))]
+
+
 def run_checks(draft: Draft, checks: list[Check]) -> Verdict | None:
     """Apply ``checks`` in order; the first verdict (or ``None``: all passed)."""
     for check in checks:
@@ -42,4 +49,4 @@ def run_checks(draft: Draft, checks: list[Check]) -> Verdict | None:
     return None
 
 
-__all__ = ["Check", "build_checks", "run_checks"]
+__all__ = ["Check", "build_checks", "build_gates", "run_checks"]

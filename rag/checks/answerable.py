@@ -8,6 +8,11 @@ question?", scored by the log-probability of "Yes" against "No", it separates su
 questions from answerable ones better than its draft does (dev split:
 eval/results/README.md). Only fact and superlative drafts are asked: a yes/no question
 is answerable by "no", and a listed paper's line describes the paper.
+
+A comparison is asked too, but before its lines are written (:func:`rag.checks.build_gates`,
+on a draft with no text): its lines describe each paper, which the draft checks pass
+whatever was asked, so a comparison on a detail neither abstract gives ("Which of Quill
+and Harrow was trained for longer?") would be answered by two descriptions.
 """
 
 from __future__ import annotations
@@ -27,14 +32,15 @@ class AnswerableCheck:
 
     name = "answerable"
 
-    def __init__(self, min_lead: float | None) -> None:
+    def __init__(self, min_lead: float | None, shapes: tuple[Shape, ...] = ASKED_SHAPES) -> None:
         self.min_lead = min_lead
+        self.shapes = shapes
 
     def __call__(self, draft: Draft) -> Verdict | None:
         """See the class docstring."""
         if self.min_lead is None or draft.yes_lead is None or draft.scaffold:
             return None
-        if draft.shape not in ASKED_SHAPES:
+        if draft.shape not in self.shapes:
             return None
         lead = draft.yes_lead(ANSWERABLE_JOB)
         draft.signals["answerable_lead"] = round(lead, 4)
