@@ -382,8 +382,8 @@ class Assistant:
         if answer.query == answer.question:
             # A follow-up ("Who built it?") does not say on its own what it asks about,
             # and asked whether the sources answer it the model mostly says no (dev split).
-            draft.yes_lead = lambda job: self._yes_lead(build_messages(answer.question, block,
-                                                                       job))  # fmt: skip
+            draft.yes_lead = lambda job, text=None: self._yes_lead(
+                build_messages(answer.question, text or block, job))  # fmt: skip
         draft.signals.update(answer_logprob=stats.answer_logprob,
                              refusal_logprob=stats.alternative_logprob)  # fmt: skip
         verdict = run_checks(draft, self.checks)
@@ -432,8 +432,8 @@ class Assistant:
             return None
         shown = self.settings.context
 
-        def yes_lead(job: str) -> float:  # built only when a gate asks (a comparison)
-            block = sources_block(
+        def yes_lead(job: str, text: str | None = None) -> float:  # built when a gate asks
+            block = text or sources_block(
                 answer.query, papers, self.retriever.embed_short, shown.context_sentences,
                 max_words=shown.context_words,
             )  # fmt: skip

@@ -207,7 +207,8 @@ class Draft:
     rewrite ``text`` (citation repair) and records what it measured in ``signals``.
     ``yes_lead``, when the model is at hand, asks it a yes/no ``job`` about this draft's
     question and sources and returns log P(Yes) - log P(No) (a check that needs the
-    model calls it, so the model is only asked when the checks before it passed).
+    model calls it, so the model is only asked when the checks before it passed); given a
+    source block, it asks about that text instead of the draft's whole context.
     """
 
     question: str
@@ -219,7 +220,7 @@ class Draft:
     signals: dict[str, float | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     invalid_citations: list[int] = field(default_factory=list)
-    yes_lead: Callable[[str], float] | None = None
+    yes_lead: Callable[..., float] | None = None  # (job, block=None) -> lead
 
     @property
     def reply(self) -> str:

@@ -150,6 +150,36 @@ def test_quantity_needs_a_number_in_the_asked_unit_from_a_passage_about_it() -> 
     assert check(right) is None
 
 
+def test_quantity_asks_the_model_over_the_number_sentences_when_the_words_differ() -> None:
+    task = Source(1, "doc-s", "The Spindle Shared Task",
+                  "Spindle is a shared task on parsing bird calls. It drew 31 submissions from "
+                  "12 countries. Most used sparse adapters.", 1.0, 0.6, None, "")  # fmt: skip
+    question = "How many entries did the Spindle task get?"  # the abstract counts submissions
+    asked: list[str] = []
+
+    def lead_of(value: float):
+        def yes_lead(job: str, block: str | None = None) -> float:
+            asked.append(block or "")
+            return value
+
+        return yes_lead
+
+    text = "Spindle got 31 entries [1]."
+    assert QuantityCheck((3, 5))(draft(text, question, sources=[task])).check == "quantity"
+    sure = draft(text, question, sources=[task], yes_lead=lead_of(0.6))
+    assert QuantityCheck((3, 5), min_lead=0.25)(sure) is None
+    assert sure.signals["quantity_lead"] == 0.6
+    # Only the sentence that holds the number is shown, under its paper's title.
+    assert asked[-1] == "[1] The Spindle Shared Task\nIt drew 31 submissions from 12 countries."
+    unsure = draft(text, question, sources=[task], yes_lead=lead_of(0.1))
+    assert QuantityCheck((3, 5), min_lead=0.25)(unsure).check == "quantity"
+    # A draft the word rules pass is not asked.
+    before = len(asked)
+    kept = draft("Spindle got 31 submissions [1].", "How many submissions did Spindle get?",
+                 sources=[task], yes_lead=lead_of(-5.0))  # fmt: skip
+    assert QuantityCheck((3, 5), min_lead=0.25)(kept) is None and len(asked) == before
+
+
 def test_grounding_ignores_reporting_words_and_reads_spelled_numbers_on_both_sides() -> None:
     reported = draft("Yes: the authors found that Quill lowers the error rate [1].",
                      "Does Quill lower word error rate?", Shape.YESNO)  # fmt: skip

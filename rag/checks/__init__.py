@@ -27,7 +27,9 @@ def build_checks(settings: CheckSettings) -> list[Check]:
         PremiseCheck(),
         RestatementCheck(),
         NumbersCheck(),
-        QuantityCheck((settings.unit_window_before, settings.unit_window_after)),
+        QuantityCheck(
+            (settings.unit_window_before, settings.unit_window_after), settings.min_quantity_lead
+        ),
         GroundingCheck(settings.min_grounding),
         AnswerableCheck(settings.min_answerable_lead),
     ]

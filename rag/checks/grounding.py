@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-from rag.checks.quantities import quantity_problem
-from rag.prompt import UNSETTLED_WORDS
+from rag.checks.quantities import number_sentences, quantity_problem
+from rag.prompt import ANSWERABLE_JOB, UNSETTLED_WORDS, format_sources
 from rag.terms import (
     NUMBER,
     content_terms,
@@ -105,12 +105,21 @@ class NumbersCheck:
 
 
 class QuantityCheck:
-    """Withholds a how-many reply without a number, or with one that measures something else."""
+    """Withholds a how-many reply without a number, or with one that measures something else.
+
+    Whether a number measures what was asked is first judged on words (the unit asked next
+    to it, a question word in its sentence: ``rag.checks.quantities``). A draft that fails
+    them is then judged by the model, when it is at hand: asked over only the source
+    sentences that hold the draft's numbers whether they state the answer, it keeps the
+    draft when 'Yes' leads 'No' by ``min_lead`` (a paraphrased unit, "entries" for
+    "submissions", fails the words but not the model). Records ``signals["quantity_lead"]``.
+    """
 
     name = "quantity"
 
-    def __init__(self, window: tuple[int, int]) -> None:
+    def __init__(self, window: tuple[int, int], min_lead: float | None = None) -> None:
         self.window = window
+        self.min_lead = min_lead
 
     def __call__(self, draft: Draft) -> Verdict | None:
         """See the class docstring."""
@@ -123,9 +132,24 @@ class QuantityCheck:
         problem = quantity_problem(
             draft.text, draft.question, draft.sources, draft.query, self.window
         )
+        if problem and self._model_finds_it(draft):
+            return None
         if problem:
             return Verdict(self.name, f"the draft answer was withheld: {problem}")
         return None
+
+    def _model_finds_it(self, draft: Draft) -> bool:
+        if self.min_lead is None or draft.yes_lead is None:
+            return False
+        found = number_sentences(draft.text, draft.question, draft.sources)
+        if not found:
+            return False
+        shown = [draft.sources[i] for i in found]
+        titles = {s.title for s in shown}
+        excerpts = [[x for x in found[i] if x not in titles] for i in found]
+        lead = draft.yes_lead(ANSWERABLE_JOB, format_sources(shown, excerpts))
+        draft.signals["quantity_lead"] = round(lead, 4)
+        return lead >= self.min_lead
 
 
 class GroundingCheck:

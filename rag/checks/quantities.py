@@ -11,6 +11,12 @@ back to where the sources state it, and the answer is kept only if
 - one of the answer's numbers comes from a source sentence that shares a word (not a
   stop-word) with the question (the number is about what was asked, not about a neighbouring fact).
 
+These two rules match words, and a question in the researcher's own words names the unit
+or the topic differently from the abstract ("how many entries" for "31 submissions"). So a
+draft that fails them is not withheld on words alone: :func:`number_sentences` gives the
+source sentences that hold its numbers, and the check (``rag.checks.grounding``) asks the
+model whether those sentences state the answer.
+
 Libraries have no such check (it is specific to grounding short numeric answers), hence
 this module.
 """
@@ -18,6 +24,7 @@ this module.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from rag.settings import CheckSettings
 from rag.terms import (
@@ -90,23 +97,46 @@ def quantity_problem(
     if window is None:
         defaults = CheckSettings()
         window = (defaults.unit_window_before, defaults.unit_window_after)
-    new_numbers = quantities_in(strip_citations(answer)) - numbers_in(question)
+    new_numbers = _new_numbers(answer, question)
     if not new_numbers:
         return None
     unit = asked_unit(question)
     asked = topic_terms(query or question)
     unit_found = on_topic = False
-    for source in sources:
-        for sentence in [source.title, *split_sentences(source.text)]:
-            tokens = _TOKEN.findall(spelled_to_digits(sentence))
-            hits = [i for i, t in enumerate(tokens) if leading_number(t) in new_numbers]
-            if not hits:
-                continue
-            on_topic = on_topic or bool(asked & topic_terms(sentence))
-            near = any(_near_unit(tokens, i, unit, window) for i in hits if unit)
-            unit_found = unit_found or near
+    for _, sentence, tokens, hits in _number_hits(new_numbers, sources):
+        on_topic = on_topic or bool(asked & topic_terms(sentence))
+        near = any(_near_unit(tokens, i, unit, window) for i in hits if unit)
+        unit_found = unit_found or near
     if unit and not unit_found:
         return f"no source gives its number in {unit}"
     if not on_topic:
         return "its numbers come from passages about something else"
     return None
+
+
+def number_sentences(answer: str, question: str, sources: list[Source]) -> dict[int, list[str]]:
+    """Per source (by position in ``sources``), its sentences that state a number the answer
+    adds to the question: what the model is asked about when the word rules fail."""
+    found: dict[int, list[str]] = {}
+    for index, sentence, _, _ in _number_hits(_new_numbers(answer, question), sources):
+        found.setdefault(index, []).append(sentence)
+    return found
+
+
+def _new_numbers(answer: str, question: str) -> set[str]:
+    return quantities_in(strip_citations(answer)) - numbers_in(question)
+
+
+def _number_hits(
+    numbers: set[str], sources: list[Source]
+) -> Iterator[tuple[int, str, list[str], list[int]]]:
+    """Each source sentence (title first) stating one of ``numbers``: the source's position,
+    the sentence, its tokens and the positions of those numbers among them."""
+    if not numbers:
+        return
+    for index, source in enumerate(sources):
+        for sentence in [source.title, *split_sentences(source.text)]:
+            tokens = _TOKEN.findall(spelled_to_digits(sentence))
+            hits = [i for i, t in enumerate(tokens) if leading_number(t) in numbers]
+            if hits:
+                yield index, sentence, tokens, hits
