@@ -120,12 +120,13 @@ def test_every_reference_answer_passes_the_quantity_check(papers) -> None:
     assert not _reference_problems(papers, BASELINE_QUESTIONS)
 
 
-@pytest.mark.xfail(strict=True, reason="answer-quality issue: the quantity check withholds "
-                   "a grounded dev reference answer whose source counts the asked unit in "
-                   "another word (papers / publications)")  # fmt: skip
+@pytest.mark.xfail(strict=True, reason="the word rules alone fail a grounded dev reference "
+                   "answer whose source counts the asked unit in another word (papers / "
+                   "publications); QuantityCheck then asks the model")  # fmt: skip
 def test_new_dev_reference_answers_pass_the_quantity_check(papers) -> None:
-    """On questions written after the check, it withholds right answers: a known defect,
-    kept visible here until the check is redesigned (strict: a fix turns this red)."""
+    """On questions written after the word rules, they fail right answers: why the check
+    asks the model over the number's sentences when they do (strict: a rule that matched
+    such units turns this red)."""
     assert not _reference_problems(papers, DEFAULT_QUESTIONS)
 
 
