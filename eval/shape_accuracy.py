@@ -2,11 +2,14 @@
 
 Prints a table per shape for each file of ``{"question": ..., "shape": ...}`` lines::
 
-    python -m eval.shape_accuracy tests/data/shape_cases.jsonl tests/data/shape_cases_heldout.jsonl
+    python -m eval.shape_accuracy tests/data/shape_cases*.jsonl
 
 ``tests/data/shape_cases.jsonl`` is what the rules were written against (its misses are
-marked in tests/test_shapes.py); ``shape_cases_heldout.jsonl`` was written apart from the
-code and is only measured, so its number says how the rules carry to new wording.
+marked in tests/test_shapes.py). ``shape_cases_heldout.jsonl`` was written apart from the
+code and only measured until its misses were turned into rules (2026-12-03);
+``shape_cases_heldout2.jsonl`` (120, written then by a helper who saw neither the code nor
+the other cases) is the one only measured now, so its number says how the rules carry to
+new wording (eval/results/README.md).
 """
 
 from __future__ import annotations

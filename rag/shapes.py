@@ -49,18 +49,40 @@ _SEVERAL = re.compile(
     rf"|^\s*(?:which|what)\s+{_ADJ}{{0,3}}{_METHODS}\s+{_AUX}\s+(?:the\s+)?{_PAPERS}\b"
     rf"|^\s*(?:which|what)\s+{_ADJ}{{0,3}}{_METHODS}\s+(?:have|has)\s+been\b"
     rf"|^\s*what\s+(?:are|were)\s+(?:the\s+)?(?:\w+\s+){{0,2}}(?:lines|directions|strands)\s+of\b"
-    rf"|^\s*(?:list|name|find|show|give)\b.*\b(?:{_PAPERS}|{_METHODS})\b"
-    rf"|^\s*(?:list|show|summari[sz]e|survey)\b.*\b(?:work|research|literature)\b"
+    rf"|^\s*(?:list|name|find|show|give|round(?:ing)? up|gather(?:ing)?|collect(?:ing)?|"
+    rf"listing|naming|finding|showing|giving)\b.*\b(?:{_PAPERS}|{_METHODS})\b"
+    rf"|^\s*(?:list|show|summari[sz]e|summari[sz]ing|survey)\b.*\b(?:work|research|"
+    rf"literature|{_PAPERS}|{_METHODS})\b"
     rf"|^\s*(?:are there|do any|have any|any)\s+(?:\w+\s+)?{_PAPERS}\b"
     rf"|^\s*(?:are there|do any|have any)\b.*\b(?:{_PAPERS}|{_METHODS})\b"
-    rf"|^\s*{_PAPERS}\s+(?:on|about|that|which|where|in|from)\b"
-    rf"|\b(?:overview|summary|list)\s+of\s+(?:the\s+)?(?:\w+\s+)?{_PAPERS}\b|\bpaper by paper\b"
+    rf"|^\s*{_PAPERS}\s+(?:on|about|that|which|where|in|from|using|with|for|\w+ing)\b"
+    rf"|\b(?:overview|summary|survey|round-?up|list)\s+of\s+(?:the\s+)?(?:\w+\s+)?"
+    rf"(?:{_PAPERS}|{_METHODS}|work|research|literature)\b|\bpaper by paper\b"
+    # "I want papers on ...", "Show me every study that ...", "Which models in the
+    # collection ...?", "What does the collection have on ...?", "Where do papers here ...?"
+    rf"|^\s*what\s+(?:does|do)\s+(?:the|this|your)\s+(?:collection|corpus|index|library)\s+"
+    rf"(?:have|hold|contain|say)\b"
+    rf"|\b{_PAPERS}\s+(?:here|in\s+(?:the|this|your)\s+(?:collection|corpus|index|library))\b"
+    rf"|\b(?:want|need|looking for|searching for)\s+(?:some\s+|any\s+|all\s+|the\s+)?"
+    rf"(?:\w+\s+)?{_PAPERS}\b"
+    rf"|\b(?:every|all|each)\s+(?:the\s+)?(?:{_PAPER}|{_PAPERS})\b"
+    rf"|^\s*(?:which|what)\s+(?:\w+\s+){{0,2}}\w+s\s+(?:in|from|across|among)\s+"
+    rf"(?:the|this|these|your)\s+(?:collection|corpus|index|library|papers)\b"
     rf"|\b(?:several|multiple|different|various|other)\s+(?:\w+\s+)?(?:{_PAPERS}|{_METHODS})\b",
+    re.IGNORECASE,
+)
+# "What work is there on X, and how do the approaches differ?": a question for papers that
+# also asks how they differ wants several. Alone, "how do they differ" follows two named
+# papers (a comparison).
+_HOW_THEY_DIFFER = re.compile(
+    rf"\bhow\s+(?:do|did)\s+(?:they|these|those|the\s+(?:\w+\s+)?(?:{_PAPERS}|{_METHODS}|ones))"
+    rf"\s+(?:differ|compare)\b",
     re.IGNORECASE,
 )
 _EXISTENCE = re.compile(
     r"^\s*(?:is there|are there|has (?:any|anyone|anybody)|have (?:any|people|researchers)|"
-    r"does any|do any|did any|can you (?:find|point|recommend)|i(?:'m| am) looking for|"
+    r"(?:does|do|did) (?:any|anyone|anybody|someone|somebody)|"
+    r"can you (?:find|point|recommend)|i(?:'m| am) looking for|"
     r"(?:if|whether) there(?:'s|\s+is|\s+are|\s+exists?)|any\s+(?:\w+\s+)?"
     rf"{_PAPER})\b"
     rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_PAPER}\b"
@@ -69,7 +91,16 @@ _EXISTENCE = re.compile(
     # "I remember a study that ... - which one?", "Looking for research where ..."
     rf"|\b(?:looking for|searching for|trying to find|i remember|i recall|do you know|"
     rf"need|want)\s+(?:(?:a|an|the|some|any|that)\s+)?(?:\w+\s+)?(?:{_PAPER}|{_METHOD})\b"
-    r"|\bwhich one\s*\?\s*$",
+    r"|\bwhich one\s*\?\s*$"
+    # "paper on pruning heads?", "know of any study ...?", "Does the collection include a
+    # paper on ...?", "I remember reading about ...", "Is that paper in the collection?"
+    rf"|^\s*(?:a\s+|any\s+)?{_PAPER}\s+(?:on|about|that|which|where|for|using)\b"
+    r"|^\s*(?:do you |you )?know of (?:a|an|any)\b"
+    r"|^\s*(?:does|do) (?:the|this|your) (?:collection|corpus|index|library) "
+    r"(?:include|contain|have|hold)\b"
+    r"|\bi (?:remember|recall) (?:reading|seeing)\b"
+    rf"|\b(?:is|was) (?:that|this|the|such a|a) {_PAPER} (?:in|part of) (?:the|this|your) "
+    r"(?:collection|corpus|index|library)\b",
     re.IGNORECASE,
 )
 _PAPERISH = re.compile(
@@ -79,7 +110,8 @@ _PAPERISH = re.compile(
 _COMPARISON = re.compile(
     r"\b(?:differ(?:s|ent|ence|ences)?|compare[ds]?|comparison|contrast|versus|vs\.?|"
     r"in common|distinguish(?:es)?|unlike|similar(?:ly|ity|ities)?|side[- ]by[- ]side|"
-    r"relative to|disagree(?:s|ment)?|pros and cons|stack up|who wins)\b"
+    r"relative to|disagree(?:s|ment)?|pros and cons|stack up|who wins|"
+    r"(?:which|who) of (?:the|these|those) two|choosing between)\b"
     r"|\b(?:separates?|sets?)\s+.{1,60}?\s+(?:from|apart)\b",
     re.IGNORECASE,
 )
@@ -96,7 +128,8 @@ _SUPERLATIVE = re.compile(
 _ACROSS = re.compile(
     r"\b(?:of (?:all|the|these) (?:\w+\s+)?(?:papers|models|methods|studies|abstracts)|"
     r"in (?:the|these|this) (?:collection|corpus|index|papers|studies|abstracts)|"
-    r"among|out of all|across)\b",
+    r"of all (?:the |these |those )?(?:\w+\s+){0,2}\w+s|"
+    r"among|out of all|out of everything|across|indexed|you have|you've got)\b",
     re.IGNORECASE,
 )
 _OPENS_WH = re.compile(r"^\s*(?:which|who|what)\b", re.IGNORECASE)
@@ -107,7 +140,12 @@ NAME_WORD = r"(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*)"
 _NAME = re.compile(rf"(?<=\s)[\"'(]?{NAME_WORD}\b")
 # "Is Quill or Harrow better?", "Which is larger, Quill or Harrow?": a choice between
 # named things, asked with a comparative, compares them.
-_NAMED_CHOICE = re.compile(rf"{NAME_WORD}(?:\s*,\s*{NAME_WORD})*,?\s+or\s+{NAME_WORD}")
+_NAMED_CHOICE = re.compile(
+    rf"{NAME_WORD}(?:\s*,\s*{NAME_WORD})*,?\s+or\s+{NAME_WORD}"
+    # "quill or harrow, which one ...", "Between Quill and Harrow, which ...": typed
+    # lower-case, or set before the question
+    r"|^\s*[\w.-]+\s+or\s+[\w.-]+\s*[,:?-]|^\s*(?i:between)\s+[^,]+\s+and\s+[^,]+,"
+)
 _COMPARATIVE = re.compile(
     r"\b(?:more|less|fewer|better|worse|larger|smaller|bigger|higher|lower|faster|slower|"
     r"cheaper|stronger|weaker|longer|shorter|newer|older|earlier|later|preferable|superior|"
@@ -140,6 +178,10 @@ _LEAD_INS = re.compile(
     r"explain|describe|say|check)\b|the\b|what|which|who|how|whether|if\b)"
     r"|(?:please\s+)?(?:tell|show) me(?=\s+(?:whether|if|what|which|who|how|the|about|a|an)\b)"
     r"|i(?:'d| would) like to know\b|i (?:want|need) to know\b|i wonder\b|i'm curious\b"
+    r"|(?:would|do) you mind\s+(?:(?:telling|showing|giving)\s+me\s+|"
+    r"(?:checking|seeing|finding out)\s+(?=whether|if\b))?"
+    r"|according to (?:the|this|that|these|those)\s+(?:\w+\s+)?(?:papers?|abstracts?|"
+    r"stud(?:y|ies)|authors|work)\s*,?"
     r"|(?:besides|apart from|other than|except for|beyond)\s+[^,?]{1,60},)\s*",
     re.IGNORECASE,
 )
@@ -209,6 +251,7 @@ def question_shape(question: str) -> Shape:
     # "Which paper compares pruning with distillation?" asks for a paper: what it compares
     # is its topic.
     existence = bool(_EXISTENCE.search(q) or _asks_for_a_paper(asked_clause(q)))
+    several = several or (existence and bool(_HOW_THEY_DIFFER.search(q)))
     # "Does Quill differ from Harrow?" asks yes or no; "How does Quill differ ...?" compares.
     yes_no = _asks_yes_no(q, existence)
     if _names_a_choice(q):
