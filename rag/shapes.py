@@ -59,10 +59,7 @@ _SEVERAL = re.compile(
     rf"|\b(?:overview|summary|survey|round-?up|list)\s+of\s+(?:the\s+)?(?:\w+\s+)?"
     rf"(?:{_PAPERS}|{_METHODS}|work|research|literature)\b|\bpaper by paper\b"
     # "I want papers on ...", "Show me every study that ...", "Which models in the
-    # collection ...?", "What does the collection have on ...?", "Where do papers here ...?"
-    rf"|^\s*what\s+(?:does|do)\s+(?:the|this|your)\s+(?:collection|corpus|index|library)\s+"
-    rf"(?:have|hold|contain|say)\b"
-    rf"|\b{_PAPERS}\s+(?:here|in\s+(?:the|this|your)\s+(?:collection|corpus|index|library))\b"
+    # collection ...?"
     rf"|\b(?:want|need|looking for|searching for)\s+(?:some\s+|any\s+|all\s+|the\s+)?"
     rf"(?:\w+\s+)?{_PAPERS}\b"
     rf"|\b(?:every|all|each)\s+(?:the\s+)?(?:{_PAPER}|{_PAPERS})\b"

@@ -152,9 +152,9 @@ def test_quantity_needs_a_number_in_the_asked_unit_from_a_passage_about_it() -> 
 
 def test_quantity_asks_the_model_over_the_number_sentences_when_the_words_differ() -> None:
     task = Source(1, "doc-s", "The Spindle Shared Task",
-                  "Spindle is a shared task on parsing bird calls. It drew 31 submissions from "
+                  "Spindle is a shared task on tagging bird song. It gathered 1,204 tracks from "
                   "12 countries. Most used sparse adapters.", 1.0, 0.6, None, "")  # fmt: skip
-    question = "How many entries did the Spindle task get?"  # the abstract counts submissions
+    question = "How many songs did the Spindle task collect?"  # the abstract counts tracks
     asked: list[str] = []
 
     def lead_of(value: float):
@@ -164,18 +164,18 @@ def test_quantity_asks_the_model_over_the_number_sentences_when_the_words_differ
 
         return yes_lead
 
-    text = "Spindle got 31 entries [1]."
+    text = "Spindle collected 1,204 songs [1]."
     assert QuantityCheck((3, 5))(draft(text, question, sources=[task])).check == "quantity"
     sure = draft(text, question, sources=[task], yes_lead=lead_of(0.6))
     assert QuantityCheck((3, 5), min_lead=0.25)(sure) is None
     assert sure.signals["quantity_lead"] == 0.6
     # Only the sentence that holds the number is shown, under its paper's title.
-    assert asked[-1] == "[1] The Spindle Shared Task\nIt drew 31 submissions from 12 countries."
+    assert asked[-1] == "[1] The Spindle Shared Task\nIt gathered 1,204 tracks from 12 countries."
     unsure = draft(text, question, sources=[task], yes_lead=lead_of(0.1))
     assert QuantityCheck((3, 5), min_lead=0.25)(unsure).check == "quantity"
     # A draft the word rules pass is not asked.
     before = len(asked)
-    kept = draft("Spindle got 31 submissions [1].", "How many submissions did Spindle get?",
+    kept = draft("Spindle gathered 1,204 tracks [1].", "How many tracks did Spindle gather?",
                  sources=[task], yes_lead=lead_of(-5.0))  # fmt: skip
     assert QuantityCheck((3, 5), min_lead=0.25)(kept) is None and len(asked) == before
 

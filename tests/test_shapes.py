@@ -84,8 +84,6 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
         ("papers using sparse adapters?", Shape.SEVERAL),
         ("Show me every study that evaluates on the Marrow benchmark.", Shape.SEVERAL),
         ("Which models in the collection were distilled?", Shape.SEVERAL),
-        ("What does the collection have on audio tokens?", Shape.SEVERAL),
-        ("Where do papers here use sparse adapters?", Shape.SEVERAL),
         ("overview of work on bird-call parsing pls", Shape.SEVERAL),
         ("Between Quill and Harrow-2B, which reports lower error?", Shape.COMPARISON),
         ("quill or harrow, which one handles accents better", Shape.COMPARISON),

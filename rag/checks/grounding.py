@@ -111,8 +111,8 @@ class QuantityCheck:
     to it, a question word in its sentence: ``rag.checks.quantities``). A draft that fails
     them is then judged by the model, when it is at hand: asked over only the source
     sentences that hold the draft's numbers whether they state the answer, it keeps the
-    draft when 'Yes' leads 'No' by ``min_lead`` (a paraphrased unit, "entries" for
-    "submissions", fails the words but not the model). Records ``signals["quantity_lead"]``.
+    draft when 'Yes' leads 'No' by ``min_lead`` (a paraphrased unit, "songs" for
+    "tracks", fails the words but not the model). Records ``signals["quantity_lead"]``.
     """
 
     name = "quantity"

@@ -12,7 +12,7 @@ back to where the sources state it, and the answer is kept only if
   stop-word) with the question (the number is about what was asked, not about a neighbouring fact).
 
 These two rules match words, and a question in the researcher's own words names the unit
-or the topic differently from the abstract ("how many entries" for "31 submissions"). So a
+or the topic differently from the abstract ("how many songs" for "1,204 tracks"). So a
 draft that fails them is not withheld on words alone: :func:`number_sentences` gives the
 source sentences that hold its numbers, and the check (``rag.checks.grounding``) asks the
 model whether those sentences state the answer.
