@@ -5,11 +5,12 @@ Prints a table per shape for each file of ``{"question": ..., "shape": ...}`` li
     python -m eval.shape_accuracy tests/data/shape_cases*.jsonl
 
 ``tests/data/shape_cases.jsonl`` is what the rules were written against (its misses are
-marked in tests/test_shapes.py). ``shape_cases_heldout.jsonl`` was written apart from the
-code and only measured until its misses were turned into rules (2026-12-03);
-``shape_cases_heldout2.jsonl`` (120, written then by a helper who saw neither the code nor
-the other cases) is the one only measured now, so its number says how the rules carry to
-new wording (eval/results/README.md).
+marked in tests/test_shapes.py). ``shape_cases_heldout.jsonl`` and then
+``shape_cases_heldout2.jsonl`` were written apart from the code and only measured until
+their misses were turned into rules (2026-12-03, two rounds); ``shape_cases_heldout3.jsonl``
+(120, written by a helper who saw neither the code nor the other cases) is the one only
+measured now, so its number says how the rules carry to new wording
+(eval/results/README.md).
 """
 
 from __future__ import annotations

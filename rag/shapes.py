@@ -51,12 +51,14 @@ _SEVERAL = re.compile(
     rf"|^\s*what\s+(?:are|were)\s+(?:the\s+)?(?:\w+\s+){{0,2}}(?:lines|directions|strands)\s+of\b"
     rf"|^\s*(?:list|name|find|show|give|round(?:ing)? up|gather(?:ing)?|collect(?:ing)?|"
     rf"listing|naming|finding|showing|giving)\b.*\b(?:{_PAPERS}|{_METHODS})\b"
-    rf"|^\s*(?:list|show|summari[sz]e|summari[sz]ing|survey)\b.*\b(?:work|research|"
-    rf"literature|{_PAPERS}|{_METHODS})\b"
+    rf"|^\s*(?:list|show|summari[sz]e|summari[sz]ing|survey|round(?:ing)? up|gather(?:ing)?|"
+    rf"collect(?:ing)?|compil(?:e|ing))\b.*\b(?:work|research|literature|{_PAPERS}|{_METHODS})\b"
     rf"|^\s*(?:are there|do any|have any|any)\s+(?:\w+\s+)?{_PAPERS}\b"
     rf"|^\s*(?:are there|do any|have any)\b.*\b(?:{_PAPERS}|{_METHODS})\b"
     rf"|^\s*{_PAPERS}\s+(?:on|about|that|which|where|in|from|using|with|for|\w+ing)\b"
-    rf"|\b(?:overview|summary|survey|round-?up|list)\s+of\s+(?:the\s+)?(?:\w+\s+)?"
+    rf"|^\s*(?:the|all|any)\s+(?:\w+\s+)?{_PAPERS}\s+(?:on|about|that|which|where|in|from|"
+    rf"using|with|for)\b"
+    rf"|\b(?:overview|summary|survey|round-?up|list)\s+of\s+(?:the\s+)?(?:[\w-]+\s+){{0,4}}"
     rf"(?:{_PAPERS}|{_METHODS}|work|research|literature)\b|\bpaper by paper\b"
     # "I want papers on ...", "Show me every study that ...", "Which models in the
     # collection ...?"
@@ -83,12 +85,14 @@ _EXISTENCE = re.compile(
     r"(?:if|whether) there(?:'s|\s+is|\s+are|\s+exists?)|any\s+(?:\w+\s+)?"
     rf"{_PAPER})\b"
     rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_PAPER}\b"
-    rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_METHOD}\s+(?!{_AUX}\b)\w+"
+    # "Which benchmark tests ...?" asks for a paper; "Which benchmark Quill reports on?" a fact.
+    rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_METHOD}\s+(?!{_AUX}\b)(?-i:(?![A-Z]))\w+"
     r"|^\s*(?:name|find|show me|point me to|recommend|suggest)\s+(?:me\s+)?(?:a|an|the|one)\b"
     # "I remember a study that ... - which one?", "Looking for research where ..."
     rf"|\b(?:looking for|searching for|trying to find|i remember|i recall|do you know|"
     rf"need|want)\s+(?:(?:a|an|the|some|any|that)\s+)?(?:\w+\s+)?(?:{_PAPER}|{_METHOD})\b"
     r"|\bwhich one\s*\?\s*$"
+    rf"|\b(?:which|what)\s+(?:one|{_PAPER})\s+(?:(?:that|it)\s+)?(?:was|is)(?:\s+(?:it|that))?\s*\?\s*$"
     # "paper on pruning heads?", "know of any study ...?", "Does the collection include a
     # paper on ...?", "I remember reading about ...", "Is that paper in the collection?"
     rf"|^\s*(?:a\s+|any\s+)?{_PAPER}\s+(?:on|about|that|which|where|for|using)\b"
@@ -96,7 +100,9 @@ _EXISTENCE = re.compile(
     r"|^\s*(?:does|do) (?:the|this|your) (?:collection|corpus|index|library) "
     r"(?:include|contain|have|hold)\b"
     r"|\bi (?:remember|recall) (?:reading|seeing)\b"
-    rf"|\b(?:is|was) (?:that|this|the|such a|a) {_PAPER} (?:in|part of) (?:the|this|your) "
+    rf"|^\s*(?:do|does) (?:we|you|the (?:collection|corpus|index|library)) (?:have|hold|include|"
+    rf"contain) (?:a|an|any)\s+(?:\w+\s+)?{_PAPER}\b"
+    rf"|\b(?:is|was) (?:that|this|the|such a|a) (?:{_PAPER}|one) (?:in|part of) (?:the|this|your) "
     r"(?:collection|corpus|index|library)\b",
     re.IGNORECASE,
 )
@@ -108,14 +114,16 @@ _COMPARISON = re.compile(
     r"\b(?:differ(?:s|ent|ence|ences)?|compare[ds]?|comparison|contrast|versus|vs\.?|"
     r"in common|distinguish(?:es)?|unlike|similar(?:ly|ity|ities)?|side[- ]by[- ]side|"
     r"relative to|disagree(?:s|ment)?|pros and cons|stack up|who wins|"
-    r"(?:which|who) of (?:the|these|those) two|choosing between)\b"
+    r"(?:which|who) of (?:the|these|those) two|choosing between|lines? up against|"
+    r"against each other|(?:to|with) each other)\b"
     r"|\b(?:separates?|sets?)\s+.{1,60}?\s+(?:from|apart)\b",
     re.IGNORECASE,
 )
 _SUPERLATIVE = re.compile(
     r"\b(?:most|least|fewest|largest|smallest|biggest|highest|lowest|longest|shortest|"
     r"fastest|slowest|best|worst|greatest|earliest|latest|newest|oldest|cheapest|strongest|"
-    r"weakest|simplest|broadest|widest|deepest)\b",
+    r"weakest|simplest|broadest|widest|deepest)\b"
+    r"|\btop(?:-scoring)?\s+(?:[\w-]+\s+)?(?:score|result|accuracy|performance)s?\b",
     re.IGNORECASE,
 )
 # "Which model is the largest?" asks across the collection; "What is the largest model
@@ -130,6 +138,17 @@ _ACROSS = re.compile(
     re.IGNORECASE,
 )
 _OPENS_WH = re.compile(r"^\s*(?:which|who|what)\b", re.IGNORECASE)
+# "newest paper overall?": a scope that a yes/no question about one paper may also use
+# ("Does Quill do best overall?"), so it counts only outside yes/no questions.
+_OVERALL = re.compile(r"\boverall\b", re.IGNORECASE)
+# "Which study used the most GPUs?": the extreme is sought across papers, whatever it names.
+_WHICH_PAPER = re.compile(rf"^\s*(?:which|what)\s+(?:\w+\s+)?(?:{_PAPER}|{_PAPERS})\b", re.I)
+# A statement with a tag asks yes or no: "Quill uses adapters, right?"
+_TAG = re.compile(
+    r",\s*(?:right|correct|true|no|yes|isn't it|doesn't it|didn't it|don't they|"
+    r"is that (?:right|correct|true|so))\s*\?\s*$",
+    re.IGNORECASE,
+)
 # A name: a word with a capital letter or a digit ("Quill", "Marlow-7B", "QRN"), which a
 # paper about it spells the same way (also read by rag.selection.comparison_sides).
 NAME_WORD = r"(?:[A-Z][\w'.-]*|[\w-]*\d[\w.-]*)"
@@ -170,8 +189,9 @@ _WH = re.compile(r"\b(?:what|which|who|whom|whose|how|when|where|why)\b", re.IGN
 # me the ...", "I'd like to know whether ..."): removed before the shape is read.
 _LEAD_INS = re.compile(
     r"^\s*(?:(?:and|so|ok(?:ay)?|also|then|well|now|but|hi|hello|please)\b[,.!]?\s*"
-    r"|(?:can|could|would|will) you(?: please)?\s+(?:(?:tell|show|give) me\s+)?"
+    r"|(?:can|could|would|will) you(?: please)?\s+(?:(?:tell|show|give|remind) me\s+)?"
     r"(?=(?:tell|show|give|list|name|find|compare|contrast|summari[sz]e|point|recommend|"
+    r"round up|gather|collect|compile|survey|"
     r"explain|describe|say|check)\b|the\b|what|which|who|how|whether|if\b)"
     r"|(?:please\s+)?(?:tell|show) me(?=\s+(?:whether|if|what|which|who|how|the|about|a|an)\b)"
     r"|i(?:'d| would) like to know\b|i (?:want|need) to know\b|i wonder\b|i'm curious\b"
@@ -215,10 +235,12 @@ def _asks_yes_no(question: str, asks_for_a_paper: bool) -> bool:
         return False
     if _YESNO.search(question) or _YESNO.search(clause) or _WHETHER_LEAD.search(question):
         return True
+    if _TAG.search(question):  # "Quill uses adapters, right?"
+        return True
     # A bare phrase ("Quill: a cure for noise?") asks yes or no; one that names a
     # comparison or a count ("Quill and Harrow: key differences?") does not.
     bare = clause != question.strip() and not _WH.search(question)
-    return bare and not _COMPARISON.search(clause) and not _COUNT.search(clause)
+    return bare and not _COMPARISON.search(question) and not _COUNT.search(clause)
 
 
 def _asks_for_a_paper(clause: str) -> bool:
@@ -237,20 +259,34 @@ def _across_collection(question: str) -> bool:
     """A superlative asked of the whole collection, not of one named paper."""
     if not _SUPERLATIVE.search(question):
         return False
-    return bool(_ACROSS.search(question) or (
-        _OPENS_WH.search(question) and not _NAME.search(question)))  # fmt: skip
+    asked = asked_clause(last_question(question))
+    return bool(_ACROSS.search(question) or _WHICH_PAPER.search(question) or (
+        _OPENS_WH.search(asked) and _SUPERLATIVE.search(asked) and not _NAME.search(asked)) or (
+        _OVERALL.search(question) and not _YESNO.search(question)))  # fmt: skip
+
+
+def last_question(question: str) -> str:
+    """The sentence that asks, when sentences before it set the scene ("Quill claims X.
+    Does that hold?" -> "Does that hold?"); else the whole question."""
+    sentences = re.split(r"(?<=[.!?])\s+", question.strip())
+    if len(sentences) > 1 and sentences[-1].endswith("?") and len(sentences[-1].split()) > 1:
+        return plain_question(sentences[-1])
+    return question
 
 
 def question_shape(question: str) -> Shape:
     """The shape of ``question`` (see the module docstring)."""
     q = plain_question(question)
-    several = bool(_SEVERAL.search(q))
+    last = last_question(q)
+    several = bool(_SEVERAL.search(q) or _SEVERAL.search(last))
     # "Which paper compares pruning with distillation?" asks for a paper: what it compares
     # is its topic.
-    existence = bool(_EXISTENCE.search(q) or _asks_for_a_paper(asked_clause(q)))
+    existence = bool(
+        _EXISTENCE.search(q) or _EXISTENCE.search(last) or _asks_for_a_paper(asked_clause(last))
+    )
     several = several or (existence and bool(_HOW_THEY_DIFFER.search(q)))
     # "Does Quill differ from Harrow?" asks yes or no; "How does Quill differ ...?" compares.
-    yes_no = _asks_yes_no(q, existence)
+    yes_no = _asks_yes_no(q, existence) or _asks_yes_no(last, existence)
     if _names_a_choice(q):
         return Shape.COMPARISON
     if _across_collection(q):

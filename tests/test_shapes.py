@@ -90,6 +90,36 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
         ("I narrowed it down to two. Which of the two decodes faster, Quill's?", Shape.COMPARISON),
         ("oldest paper you have?", Shape.SUPERLATIVE),
         ("Of all the speech models described, which has the lowest error?", Shape.SUPERLATIVE),
+        # Then tests/data/shape_cases_heldout2.jsonl's misses.
+        ("Can you remind me which corpus Quill trains on?", Shape.FACT),
+        ("quill uses sparse adapters, right?", Shape.YESNO),
+        ("Harrow claims robustness to accents. Does that hold in its ablations?", Shape.YESNO),
+        ("There was a paper about tiling images. Do you know which one that was?", Shape.EXISTENCE),
+        (
+            "I vaguely recall a method that prunes speech models. What paper was that?",
+            Shape.EXISTENCE,
+        ),
+        (
+            "Someone mentioned a paper on bird calls - is that one in the collection?",
+            Shape.EXISTENCE,
+        ),
+        ("Do we have a paper on parsing bird song?", Shape.EXISTENCE),
+        ("Could you round up the work on audio tokens and group it by method?", Shape.SEVERAL),
+        ("overview of sparse speech adapter papers in the index", Shape.SEVERAL),
+        ("Show me the studies that prune speech models.", Shape.SEVERAL),
+        ("Quill vs Harrow - memory footprint?", Shape.COMPARISON),
+        ("How do Quill's and Harrow's error rates line up against each other?", Shape.COMPARISON),
+        ("Could you tell me which study used the most GPUs?", Shape.SUPERLATIVE),
+        (
+            "Of the speech systems in the collection, which gets the top accuracy?",
+            Shape.SUPERLATIVE,
+        ),
+        ("newest paper overall?", Shape.SUPERLATIVE),
+        ("Does Quill do best overall?", Shape.YESNO),
+        (
+            "I remember a study that prunes most heads of a speech model - which one?",
+            Shape.EXISTENCE,
+        ),
     ],
 )
 def test_question_shape(question: str, shape: Shape) -> None:
