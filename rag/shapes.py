@@ -100,8 +100,8 @@ _EXISTENCE = re.compile(
     r"|^\s*(?:does|do) (?:the|this|your) (?:collection|corpus|index|library) "
     r"(?:include|contain|have|hold)\b"
     r"|\bi (?:remember|recall) (?:reading|seeing)\b"
-    rf"|^\s*(?:do|does) (?:we|you|the (?:collection|corpus|index|library)) (?:have|hold|include|"
-    rf"contain) (?:a|an|any)\s+(?:\w+\s+)?{_PAPER}\b"
+    rf"|^\s*(?:do|does) (?:we|you) (?:have|hold|include|contain) (?:a|an|any)\s+(?:\w+\s+)?"
+    rf"{_PAPER}\b"
     rf"|\b(?:is|was) (?:that|this|the|such a|a) (?:{_PAPER}|one) (?:in|part of) (?:the|this|your) "
     r"(?:collection|corpus|index|library)\b",
     re.IGNORECASE,
@@ -141,7 +141,8 @@ _OPENS_WH = re.compile(r"^\s*(?:which|who|what)\b", re.IGNORECASE)
 # "newest paper overall?": a scope that a yes/no question about one paper may also use
 # ("Does Quill do best overall?"), so it counts only outside yes/no questions.
 _OVERALL = re.compile(r"\boverall\b", re.IGNORECASE)
-# "Which study used the most GPUs?": the extreme is sought across papers, whatever it names.
+# "Which study used the most Quill data?": the extreme is sought across papers, whatever
+# it names.
 _WHICH_PAPER = re.compile(rf"^\s*(?:which|what)\s+(?:\w+\s+)?(?:{_PAPER}|{_PAPERS})\b", re.I)
 # A statement with a tag asks yes or no: "Quill uses adapters, right?"
 _TAG = re.compile(
@@ -255,11 +256,12 @@ def _names_a_choice(question: str) -> bool:
         _COMPARATIVE.search(question) or _SUPERLATIVE.search(question)))  # fmt: skip
 
 
-def _across_collection(question: str) -> bool:
-    """A superlative asked of the whole collection, not of one named paper."""
+def _across_collection(question: str, last: str) -> bool:
+    """A superlative asked of the whole collection, not of one named paper (``last``: the
+    question's :func:`last_question`)."""
     if not _SUPERLATIVE.search(question):
         return False
-    asked = asked_clause(last_question(question))
+    asked = asked_clause(last)
     return bool(_ACROSS.search(question) or _WHICH_PAPER.search(question) or (
         _OPENS_WH.search(asked) and _SUPERLATIVE.search(asked) and not _NAME.search(asked)) or (
         _OVERALL.search(question) and not _YESNO.search(question)))  # fmt: skip
@@ -289,7 +291,7 @@ def question_shape(question: str) -> Shape:
     yes_no = _asks_yes_no(q, existence) or _asks_yes_no(last, existence)
     if _names_a_choice(q):
         return Shape.COMPARISON
-    if _across_collection(q):
+    if _across_collection(q, last):
         return Shape.SUPERLATIVE
     if _COMPARISON.search(q) and not (several or existence or yes_no):
         return Shape.COMPARISON

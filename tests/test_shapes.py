@@ -109,7 +109,7 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
         ("Show me the studies that prune speech models.", Shape.SEVERAL),
         ("Quill vs Harrow - memory footprint?", Shape.COMPARISON),
         ("How do Quill's and Harrow's error rates line up against each other?", Shape.COMPARISON),
-        ("Could you tell me which study used the most GPUs?", Shape.SUPERLATIVE),
+        ("Could you tell me which study used the most Quill data?", Shape.SUPERLATIVE),
         (
             "Of the speech systems in the collection, which gets the top accuracy?",
             Shape.SUPERLATIVE,
