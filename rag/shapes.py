@@ -15,6 +15,7 @@ Examples (made-up papers):
 - "How does Quill differ from Harrow?"                 -> COMPARISON
 - "Which of the models is the largest?"                -> SUPERLATIVE
 - "Is Quill or Harrow better on noisy audio?"          -> COMPARISON (a named choice)
+- "Quill and Harrow both skip labels. What does each use?" -> COMPARISON (asked of each)
 - "Which study compares pruning with distillation?"    -> EXISTENCE (its topic compares)
 - "What is the largest model Quill trains?"            -> FACT (a superlative of one paper)
 - "So, can you tell me whether Quill needs labels?"    -> YESNO (chat lead-ins removed)
@@ -163,6 +164,15 @@ _NAMED_CHOICE = re.compile(
     # lower-case, or set before the question
     r"|^\s*[\w.-]+\s+or\s+[\w.-]+\s*[,:?-]|^\s*(?i:between)\s+[^,]+\s+and\s+[^,]+,"
 )
+# "Quill and Harrow both prune heads. What does each keep?": two things named together, then
+# asked of each of them, is a comparison (a part per paper), whatever word it turns on.
+_OF_EACH = re.compile(
+    r"\b(?:each(?!\s+other)|both of them|which of (?:them|the two)|either of them|respectively)\b",
+    re.IGNORECASE,
+)
+_TWO_NAMED = re.compile(
+    rf"(?<!^){NAME_WORD}(?:'s)?\s+and\s+(?:the\s+)?{NAME_WORD}|\band\b[^.?!;:]{{1,90}}?\bboth\b"
+)
 _COMPARATIVE = re.compile(
     r"\b(?:more|less|fewer|better|worse|larger|smaller|bigger|higher|lower|faster|slower|"
     r"cheaper|stronger|weaker|longer|shorter|newer|older|earlier|later|preferable|superior|"
@@ -293,7 +303,8 @@ def question_shape(question: str) -> Shape:
         return Shape.COMPARISON
     if _across_collection(q, last):
         return Shape.SUPERLATIVE
-    if _COMPARISON.search(q) and not (several or existence or yes_no):
+    compares = _COMPARISON.search(q) or (_OF_EACH.search(last) and _TWO_NAMED.search(q))
+    if compares and not (several or existence or yes_no):
         return Shape.COMPARISON
     if several:
         return Shape.SEVERAL

@@ -7,9 +7,14 @@ import json
 import pytest
 
 from rag.prompt import UNSETTLED, drop_closing_verdict
-from rag.selection import comparison_sides
+from rag.selection import (
+    comparison_sides,
+    other_side_names,
+    own_and_other_side,
+    without_other_side,
+)
 from rag.shapes import asks_existence_yes, question_shape
-from rag.types import Shape
+from rag.types import Shape, Source
 from tests.conftest import ROOT
 
 # Questions about made-up papers, in the many ways people type them (written for this
@@ -120,6 +125,13 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
             "I remember a study that prunes most heads of a speech model - which one?",
             Shape.EXISTENCE,
         ),
+        ("Quill and Harrow both skip transcripts. What does each learn from?", Shape.COMPARISON),
+        (
+            "The sparse adapter paper and Harrow both cut compute. Which of them needs labels?",
+            Shape.COMPARISON,
+        ),
+        ("How many speakers read each sentence in the Quill corpus?", Shape.FACT),
+        ("Which papers use Quill and Harrow, and what does each find?", Shape.SEVERAL),
     ],
 )
 def test_question_shape(question: str, shape: Shape) -> None:
@@ -146,6 +158,7 @@ def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None
         ("Which wins on noise: Quill, Harrow or Spindle?", ("Quill", "Harrow")),
         ("Could you compare Spindle and Marrow?", ("Spindle", "Marrow")),
         ("How do their methods differ?", None),
+        ("Quill and Harrow both argue against labels. What does each use?", ("Quill", "Harrow")),
     ],
 )  # fmt: skip
 def test_comparison_sides(question: str, sides: tuple[str, str] | None) -> None:
@@ -178,3 +191,28 @@ def test_a_finding_that_only_says_it_cannot_decide_is_told_apart(
 ) -> None:
     # Such a finding is the model's refusal: no verdict is put before it (rag.pipeline).
     assert bool(UNSETTLED.fullmatch(finding)) is unsettled
+
+
+def _paper(title: str, text: str) -> Source:
+    return Source(rank=1, doc_id=title, title=title, text=text, score=0.0, dense_score=0.5,
+                  keyword_score=None, chunk="")  # fmt: skip
+
+
+def test_a_comparison_line_keeps_to_its_own_paper() -> None:
+    quill = _paper("Quill: Sparse Adapters for Speech", "Quill adds sparse adapters to an encoder.")
+    own, other = own_and_other_side(quill, ("the Harrow tokens", "Quill"))
+    assert (own, other) == ("Quill", "the Harrow tokens")
+    names = other_side_names(own, other, quill)
+    assert names == {"Harrow"}
+    assert without_other_side(" adds adapters, while Harrow learns tokens.", names) == (
+        " adds adapters."
+    )
+    assert without_other_side(" is compared with Harrow. It is small.", names) == ""
+    assert without_other_side(" adds adapters. It trains 3% of weights.", names) == (
+        " adds adapters. It trains 3% of weights."
+    )
+
+
+def test_a_name_both_papers_use_is_not_the_other_side() -> None:
+    quill = _paper("Quill", "Quill is compared with Harrow on eleven languages.")
+    assert other_side_names("Quill", "Harrow", quill) == set()
