@@ -215,6 +215,12 @@ def summarise(
     if per_paper:
         shares = [paper_shares(o.question, o.record) for o in per_paper]
         out["paper_recall"] = mean(recall for recall, _ in shares)
+        # The issue's target is the multi-paper questions' own share; comparisons differ.
+        for kind in PER_PAPER_KINDS:
+            of_kind = [r for (r, _), o in zip(shares, per_paper, strict=True)
+                       if o.question.type == kind]  # fmt: skip
+            if of_kind:
+                out[f"paper_recall[{kind}]"] = mean(of_kind)
         answered_pp = [
             s for s, o in zip(shares, per_paper, strict=True) if not o.record["abstained"]
         ]
