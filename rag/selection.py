@@ -74,8 +74,8 @@ _SIDES = [
         rf"(?P<b>.+?){_END}",
         re.I,
     ),
-    # Before "against": in "Quill and Harrow both argue against X" the sides are the two
-    # named first, not what they argue against.
+    # Before "against": in "Quill and Harrow both compete against X" the sides are the two
+    # named first, not what they compete against.
     re.compile(r"^\s*(?P<a>[^,:;?]+?)\s+and\s+(?P<b>[^,:;?]+?)\s+both\b", re.I),
     re.compile(
         r"(?P<a>.+?)\s+(?:versus|vs\.?|compared (?:to|with)|unlike|against|relative to|"

@@ -15,7 +15,7 @@ Examples (made-up papers):
 - "How does Quill differ from Harrow?"                 -> COMPARISON
 - "Which of the models is the largest?"                -> SUPERLATIVE
 - "Is Quill or Harrow better on noisy audio?"          -> COMPARISON (a named choice)
-- "Quill and Harrow both skip labels. What does each use?" -> COMPARISON (asked of each)
+- "Quill and Harrow both skip labels. Which data does each use?" -> COMPARISON (of each)
 - "Which study compares pruning with distillation?"    -> EXISTENCE (its topic compares)
 - "What is the largest model Quill trains?"            -> FACT (a superlative of one paper)
 - "So, can you tell me whether Quill needs labels?"    -> YESNO (chat lead-ins removed)
@@ -164,7 +164,7 @@ _NAMED_CHOICE = re.compile(
     # lower-case, or set before the question
     r"|^\s*[\w.-]+\s+or\s+[\w.-]+\s*[,:?-]|^\s*(?i:between)\s+[^,]+\s+and\s+[^,]+,"
 )
-# "Quill and Harrow both prune heads. What does each keep?": two things named together, then
+# "Quill and Harrow both prune heads. Which heads does each keep?": two things named together, then
 # asked of each of them, is a comparison (a part per paper), whatever word it turns on.
 _OF_EACH = re.compile(
     r"\b(?:each(?!\s+other)|both of them|which of (?:them|the two)|either of them|respectively)\b",

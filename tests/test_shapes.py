@@ -125,13 +125,13 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
             "I remember a study that prunes most heads of a speech model - which one?",
             Shape.EXISTENCE,
         ),
-        ("Quill and Harrow both skip transcripts. What does each learn from?", Shape.COMPARISON),
+        ("Quill and Harrow both skip transcripts. Which data does each use?", Shape.COMPARISON),
         (
             "The sparse adapter paper and Harrow both cut compute. Which of them needs labels?",
             Shape.COMPARISON,
         ),
         ("How many speakers read each sentence in the Quill corpus?", Shape.FACT),
-        ("Which papers use Quill and Harrow, and what does each find?", Shape.SEVERAL),
+        ("Which papers use Quill and Harrow, and which result does each report?", Shape.SEVERAL),
     ],
 )
 def test_question_shape(question: str, shape: Shape) -> None:
@@ -158,7 +158,8 @@ def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None
         ("Which wins on noise: Quill, Harrow or Spindle?", ("Quill", "Harrow")),
         ("Could you compare Spindle and Marrow?", ("Spindle", "Marrow")),
         ("How do their methods differ?", None),
-        ("Quill and Harrow both argue against labels. What does each use?", ("Quill", "Harrow")),
+        ("Quill and Harrow both compete against Spindle. Which data does each use?",
+         ("Quill", "Harrow")),
     ],
 )  # fmt: skip
 def test_comparison_sides(question: str, sides: tuple[str, str] | None) -> None:
