@@ -50,15 +50,7 @@ from rag.prompt import (
     trim_to_sentence,
 )
 from rag.retrieve import HybridRetriever
-from rag.selection import (
-    comparison_sides,
-    listed,
-    other_side_names,
-    own_and_other_side,
-    plausible,
-    relevance,
-    without_other_side,
-)
+from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, question_shape
 from rag.terms import content_terms, split_sentences
@@ -518,14 +510,10 @@ class Assistant:
         job = COMPARISON_LINE_JOB if compare else LINE_JOB
         replies = self.settings.replies
         tokens = replies.comparison_tokens if compare else replies.line_tokens
-        sides = comparison_sides(answer.question) if compare else None
         for i, paper in enumerate(papers):
             scaffold = scaffold_for(paper)
             lead = ("\n" if i and bullet else " " if i else "") + (opener if i == 0 else "")
             yield f"{lead}{bullet}{scaffold}"
-            # What the model says of the other side's paper by name in this paper's part
-            # is cut: it mixes the two up ("Quill [1] uses adapters, while Harrow ...").
-            others = other_side_names(*own_and_other_side(paper, sides), paper) if sides else set()
             block = sources_block(answer.query, [paper], self.retriever.embed_short,
                                   self.settings.context.line_sentences)  # fmt: skip
             messages = build_messages(answer.question, block, job, note, one_source=True)
@@ -536,13 +524,9 @@ class Assistant:
             raw = "".join(pieces)
             drafts.append(f"{scaffold}{raw}")
             text = leading_sentences(raw, 2 if compare else 1)
-            kept_text = without_other_side(text, others)
-            draft = Draft(answer.question, answer.query, answer.shape, [paper], kept_text,
+            draft = Draft(answer.question, answer.query, answer.shape, [paper], text,
                           scaffold=scaffold)  # fmt: skip
-            if kept_text != text:
-                answer.notes.append(f"[{paper.rank}]: the part on the other paper was cut")
-            verdict = run_checks(draft, self.checks) if kept_text.strip() else Verdict(
-                "other paper", "the line described the other paper")  # fmt: skip
+            verdict = run_checks(draft, self.checks)
             if verdict is not None and i and verdict.check == "restatement" and asked_if_any:
                 # The model found nothing to say about a later paper but the question's own
                 # words. "Are there papers on X?" presumes none: on the dev split such a

@@ -12,7 +12,7 @@ import re
 
 from rag.settings import ContextSettings
 from rag.shapes import NAME_WORD, plain_question
-from rag.terms import content_terms, split_sentences
+from rag.terms import content_terms
 from rag.types import Source
 
 COVERAGE_WEIGHT = 0.25
@@ -111,53 +111,3 @@ def comparison_sides(question: str) -> tuple[str, str] | None:
             if a and b:
                 return a, b
     return None
-
-
-def own_and_other_side(paper: Source, sides: tuple[str, str]) -> tuple[str, str]:
-    """(the side ``paper`` is, the other side) of a comparison: the side more of whose
-    words the paper's title and abstract hold."""
-    held = content_terms(f"{paper.title} {paper.text}")
-    shares = [len(content_terms(side) & held) / max(1, len(content_terms(side))) for side in sides]
-    return (sides[0], sides[1]) if shares[0] >= shares[1] else (sides[1], sides[0])
-
-
-_NAME_TOKEN = re.compile(rf"(?<![\w-]){NAME_WORD}")
-_CLAUSE = re.compile(r",?\s+(?:while|whereas|but|unlike)\s+|;\s+|,\s+and\s+")
-
-
-def other_side_names(own: str, other: str, paper: Source) -> set[str]:
-    """The names the other side goes by ("Harrow") that neither this side nor this paper
-    uses: a line about this paper that says them is describing the other one."""
-    mine = f"{own} {paper.title} {paper.text}"
-    names = {name.strip("'.-") for name in _NAME_TOKEN.findall(other)}
-    return {
-        name
-        for name in names
-        if len(name) > 1
-        and name.lower() != name
-        and not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", mine)
-    }
-
-
-def without_other_side(text: str, names: set[str]) -> str:
-    """``text`` cut where it starts on the other paper ("Quill [1] uses adapters, while
-    Harrow uses ..." -> "Quill [1] uses adapters."); a sentence that names the other paper
-    from its start goes whole, and so does what follows it."""
-    if not names:
-        return text
-    pattern = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
-    kept = []
-    for sentence in split_sentences(text.strip()):
-        if not pattern.search(sentence):
-            kept.append(sentence)
-            continue
-        seps = list(_CLAUSE.finditer(sentence))
-        starts = [0] + [m.end() for m in seps]
-        stops = [m.start() for m in seps] + [len(sentence)]
-        for i, (start, stop) in enumerate(zip(starts, stops, strict=True)):
-            if pattern.search(sentence[start:stop]):
-                if i:
-                    kept.append(sentence[: stops[i - 1]].rstrip(" ,;") + ".")
-                break
-        break
-    return (" " if text[:1] == " " and kept else "") + " ".join(kept)

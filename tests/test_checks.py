@@ -11,6 +11,7 @@ from rag.checks.citations import CitationCheck
 from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
 from rag.checks.premise import PremiseCheck, marked_terms
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck, is_refusal
+from rag.checks.sides import OtherPaperCheck
 from rag.settings import CheckSettings, Settings
 from rag.types import Draft, Shape, Source
 from tests.made_up import source
@@ -24,8 +25,8 @@ def draft(text: str, question: str, shape: Shape = Shape.FACT, sources=None, **k
 
 def test_checks_run_in_one_listed_order_with_unique_names() -> None:
     names = [c.name for c in build_checks(CheckSettings())]
-    assert names == ["refusal", "answer_margin", "citations", "premise", "restatement",
-                     "numbers", "quantity", "grounding", "answerable"]  # fmt: skip
+    assert names == ["other_paper", "refusal", "answer_margin", "citations", "premise",
+                     "restatement", "numbers", "quantity", "grounding", "answerable"]  # fmt: skip
 
 
 def test_a_grounded_fact_passes_every_check() -> None:
@@ -33,6 +34,20 @@ def test_a_grounded_fact_passes_every_check() -> None:
               "By how much does Quill lower word error rate?")  # fmt: skip
     assert run_checks(d, build_checks(CheckSettings())) is None
     assert d.signals["grounding"] == 1.0
+
+
+def test_a_comparison_part_is_cut_where_it_turns_to_the_other_paper() -> None:
+    asked = "How does Quill differ from Harrow?"
+    part = draft(" adds sparse adapters, while Harrow learns tokens.", asked, Shape.COMPARISON,
+                 [QUILL])  # fmt: skip
+    assert OtherPaperCheck()(part) is None
+    assert part.text == " adds sparse adapters."
+    assert part.notes == ["[1]: the part on the other paper was cut"]
+    about_the_other = draft(" is compared with Harrow.", asked, Shape.COMPARISON, [QUILL])
+    assert OtherPaperCheck()(about_the_other).check == "other_paper"
+    # Not a comparison part (or no second side): untouched.
+    fact = draft("Quill adds adapters, while Harrow learns tokens [1].", asked, Shape.FACT)
+    assert OtherPaperCheck()(fact) is None and "Harrow" in fact.text
 
 
 def test_refusal() -> None:

@@ -6,13 +6,9 @@ import json
 
 import pytest
 
+from rag.checks.sides import other_side_names, own_and_other_side, without_other_side
 from rag.prompt import UNSETTLED, drop_closing_verdict
-from rag.selection import (
-    comparison_sides,
-    other_side_names,
-    own_and_other_side,
-    without_other_side,
-)
+from rag.selection import comparison_sides
 from rag.shapes import asks_existence_yes, question_shape
 from rag.types import Shape, Source
 from tests.conftest import ROOT

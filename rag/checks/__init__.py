@@ -12,15 +12,18 @@ from rag.checks.citations import CitationCheck
 from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, RestatementCheck
 from rag.checks.premise import PremiseCheck
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck
+from rag.checks.sides import OtherPaperCheck
 from rag.settings import CheckSettings
 from rag.types import Draft, Shape, Verdict
 
 
 def build_checks(settings: CheckSettings) -> list[Check]:
-    """The checks, in the order they run: cheap verdicts on the model's intent first, then
-    citation repair (which the later checks read), then grounding, and last the one that
-    asks the model again (the slowest, reached only by drafts that passed the rest)."""
+    """The checks, in the order they run: a comparison part cut to its own paper (what every
+    later check reads), cheap verdicts on the model's intent, then citation repair (which
+    the later checks read), then grounding, and last the one that asks the model again (the
+    slowest, reached only by drafts that passed the rest)."""
     return [
+        OtherPaperCheck(),
         RefusalCheck(),
         AnswerMarginCheck(settings.min_answer_margin),
         CitationCheck(settings.citation_keep_ratio),
