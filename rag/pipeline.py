@@ -19,7 +19,7 @@ import copy
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.checks import build_checks, build_gates, run_checks
 from rag.checks.citations import check_citations
@@ -52,7 +52,8 @@ from rag.prompt import (
 from rag.retrieve import HybridRetriever
 from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
-from rag.shapes import asks_existence_yes, question_shape
+from rag.shapes import asks_existence_yes, last_question, question_shape
+from rag.superlatives import Measurement, find_extreme
 from rag.terms import content_terms, split_sentences
 from rag.types import LINE_SHAPES, Answer, Draft, Event, PaperFilter, Shape, Source, Verdict
 
@@ -82,6 +83,7 @@ class Retrieval:
     papers: list[Source]
     history: list[dict] | None
     decided: float  # time.perf_counter() when the decision was made
+    measured: list[Measurement] = field(default_factory=list)  # a superlative's figures
 
     @property
     def needs_generator(self) -> bool:
@@ -283,6 +285,7 @@ class Assistant:
 
         answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
         papers: list[Source] = []
+        measured = self._measured(answer) if shape is Shape.SUPERLATIVE else []
         if shape in LINE_SHAPES:
             papers, sides_relevance = self._papers(answer)
             if sides_relevance is not None:
@@ -291,10 +294,31 @@ class Assistant:
         if shape is Shape.EXISTENCE:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
             floor = max(floor, self.settings.context.min_relevance_existence)
-        if not sources or answer.signals["relevance"] < floor:  # (a floor of 0 lets 0.0 by)
+        if measured:
+            pass  # an abstract states the asked figure: that, not closeness, decides
+        elif not sources or answer.signals["relevance"] < floor:  # (a floor of 0 lets 0.0 by)
             self._abstain(answer, Verdict(
                 "relevance", "no indexed abstract is close enough to the question"))  # fmt: skip
-        return Retrieval(answer, papers, history, time.perf_counter())
+        return Retrieval(answer, papers, history, time.perf_counter(), measured)
+
+    def _measured(self, answer: Answer) -> list[Measurement]:
+        """A superlative's figures, extreme first (``rag.superlatives``), read from the
+        ``superlative_pool`` papers closest to the question, or from the papers a follow-up
+        is about ("What is the largest model they train?"); the first one's paper becomes
+        source [1]. [] when the question names no measure or no abstract states one."""
+        pool = [s for s in answer.sources if s.doc_id in answer.followed]
+        if not pool:
+            count = self.settings.context.superlative_pool
+            # Two chunks a paper: the dense retriever's candidates must reach that many.
+            pool = self.retriever.search(answer.query, count, dense_hits=2 * count)
+        found = find_extreme(last_question(answer.question), pool)
+        if found:
+            best = found[0].source
+            others = [s for s in answer.sources if s.doc_id != best.doc_id]
+            answer.sources = [best, *others][: max(1, len(answer.sources))]
+            for rank, source in enumerate(answer.sources, start=1):
+                source.rank = rank
+        return found
 
     def stream_retrieved(self, retrieval: Retrieval) -> Iterator[Event]:
         """:meth:`stream` from a :meth:`retrieve_or_abstain` decision (once per decision):
@@ -314,6 +338,8 @@ class Assistant:
                 replies: Iterator[str] = iter(())
             elif answer.shape in LINE_SHAPES:
                 replies = self._lines(answer, note, retrieval.papers)
+            elif retrieval.measured:
+                replies = self._superlative(answer, retrieval.measured)
             else:
                 replies = self._free_reply(answer, note)
             first_token: list[float] = []
@@ -397,6 +423,25 @@ class Assistant:
                 yield quoted
                 draft.text += quoted
         self._publish(answer, draft.text, context)
+
+    def _superlative(self, answer: Answer, measured: list[Measurement]) -> Iterator[str]:
+        """A superlative over stated figures, written by rule: the extreme figure, its
+        paper and the sentence that states it. No model: comparing numbers is arithmetic,
+        which the model got wrong from the few passages it reads (``rag.superlatives``)."""
+        best = measured[0]
+        papers = len({m.source.doc_id for m in measured})
+        asked = best.asked
+        text = (
+            f"Of the figures these abstracts give for {' '.join(asked.noun)}, the {asked.word} "
+            f'is {best.number}, in {scaffold_for(best.source)}: "{best.sentence}"'
+        )
+        answer.notes.append(
+            f"superlative: {len(measured)} figures from {papers} abstracts compared in code "
+            f"(the {self.settings.context.superlative_pool} papers closest to the question)"
+        )
+        answer.draft = text
+        self._publish(answer, text, answer.sources)
+        yield text
 
     def _evidence(self, answer: Answer, text: str, context: list[Source]) -> str:
         """The cited source's own sentence closest to the question, quoted after a yes/no

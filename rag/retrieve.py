@@ -88,11 +88,16 @@ class HybridRetriever:
         (~30% faster on 2 cores for an answer's ~25 source sentences)."""
         return self.embedder.embed_short(texts).tolist()
 
-    def search(self, question: str, top_k: int | None = None, mode: str = "hybrid") -> list[Source]:
+    def search(
+        self, question: str, top_k: int | None = None, mode: str = "hybrid",
+        dense_hits: int | None = None,
+    ) -> list[Source]:  # fmt: skip
         """The ``top_k`` best papers for ``question``.
 
         ``mode``: "hybrid" (both rankings fused, or dense alone when the settings turn BM25
         off), "dense" or "keyword" alone (benchmarks compare the three on one index).
+        ``dense_hits``: chunks taken from the dense retriever (default ``candidate_k``):
+        more when many papers are wanted.
         """
         if mode not in ("hybrid", "dense", "keyword"):
             raise ValueError(f"unknown retrieval mode {mode!r}")
@@ -101,7 +106,7 @@ class HybridRetriever:
         candidates: dict[str, _Candidate] = {}
 
         if mode != "keyword":
-            self._add_dense_hits(candidates, question)
+            self._add_dense_hits(candidates, question, limit=dense_hits)
 
         keyword = self.keyword if mode != "dense" else None
         if mode == "keyword" and keyword is None:
@@ -129,12 +134,15 @@ class HybridRetriever:
         return [found[d] for d in doc_ids if d in found]
 
     def _add_dense_hits(
-        self, candidates: dict[str, _Candidate], question: str, doc_ids: list[str] | None = None
-    ) -> None:
+        self, candidates: dict[str, _Candidate], question: str,
+        doc_ids: list[str] | None = None, limit: int | None = None,
+    ) -> None:  # fmt: skip
         """Add the dense retriever's chunks for ``question`` (of ``doc_ids`` only, if given)
         to ``candidates``, with their cosine and reciprocal-rank share."""
         query_vector = self.embedder.embed_query(question)
-        hits = self.store.query(query_vector, self.settings.candidate_k, doc_ids, self._where)
+        hits = self.store.query(
+            query_vector, limit or self.settings.candidate_k, doc_ids, self._where
+        )
         for rank, (cid, cosine, meta, text) in enumerate(hits):
             cand = candidates.setdefault(cid, _Candidate())
             cand.meta, cand.text, cand.dense = meta, text, cosine

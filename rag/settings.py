@@ -77,6 +77,14 @@ class ContextSettings(BaseModel):
     several_max: int = Field(
         default=3, ge=1, le=10, description="At most this many papers in a list reply."
     )
+    superlative_pool: int = Field(
+        default=100,
+        ge=1,
+        description="A superlative over stated figures ('Which paper trains the largest "
+        "model?') compares the figures of this many papers closest to the question "
+        "(rag/superlatives.py): the whole of a small collection, a large one's nearest "
+        "(reading them is a scan of their sentences, milliseconds).",
+    )
 
 
 class ReplySettings(BaseModel):

@@ -121,7 +121,7 @@ _COMPARISON = re.compile(
     re.IGNORECASE,
 )
 _SUPERLATIVE = re.compile(
-    r"\b(?:most|least|fewest|largest|smallest|biggest|highest|lowest|longest|shortest|"
+    r"\b(?:most|least|fewest|largest|smallest|tiniest|biggest|highest|lowest|longest|shortest|"
     r"fastest|slowest|best|worst|greatest|earliest|latest|newest|oldest|cheapest|strongest|"
     r"weakest|simplest|broadest|widest|deepest)\b"
     r"|\btop(?:-scoring)?\s+(?:[\w-]+\s+)?(?:score|result|accuracy|performance)s?\b",

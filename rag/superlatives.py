@@ -1,0 +1,255 @@
+"""Superlatives over the collection ("Which paper trains the largest model?"), found in code.
+
+Shown a few passages, the model names the largest number it was shown, not the largest
+in the collection (issue #14: a confident wrong answer). A superlative over stated figures
+is arithmetic, so it is done here: every sentence of the papers closest to the question
+(``context.superlative_pool`` of them) is read for a number that measures what was asked
+("model" -> "530 billion parameters", "languages" -> "500 languages"), the number is
+read with its scale ("7B", "1.5 trillion", "32K"), and the extreme one is quoted with its
+paper. When no abstract states such a figure, the question goes the ordinary way (the
+model, then the checks), which declines what the sources do not hold.
+
+What counts as measuring the asked thing is read off words alone: the measure's last
+word (or, for "model", "parameters") stands right after the number, at most one other
+word between ("7B model", "16B parameters", "500 languages", "1,000 new questions"), and
+is not the first half of a longer name ("7B language models" is not a count of languages).
+No library does this (it is specific to comparing figures stated in abstracts).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.checks.quantities import asked_unit
+from rag.terms import spelled_to_digits, split_sentences, word_stems
+from rag.types import Source
+
+_LARGEST = r"most|largest|biggest|highest|longest|greatest|widest|broadest|deepest"
+_SMALLEST = r"least|fewest|smallest|tiniest|lowest|shortest"
+_ASKED = re.compile(
+    rf"\b(?:(?P<max>{_LARGEST})|(?P<min>{_SMALLEST}))\s+(?P<rest>[^?.,;:!]*)", re.IGNORECASE
+)
+# Where the measured noun phrase ends: "the largest model [that] ...", "most tasks [in] ...".
+_PHRASE_END = {
+    "of", "in", "on", "for", "to", "from", "with", "by", "at", "and", "or", "that", "which",
+    "who", "is", "are", "was", "were", "has", "have", "had", "does", "do", "did", "it", "they",
+    "its", "their", "any", "anyone", "ever", "among", "across", "here", "overall", "than",
+    "so", "yet", "how", "what", "whose", "where", "when", "why",
+}  # fmt: skip
+# A unit the question names for the figure (besides "how many tasks"): ", in parameters".
+_IN_UNIT = re.compile(
+    r"(?:,\s*|\b(?:counted|measured|given|expressed|stated)\s+)in\s+([a-z]+s)\b",
+    re.IGNORECASE,
+)
+# Words before the noun that name no measure: "the largest number of models" -> "models".
+_NOT_MEASURE = {"the", "a", "an", "number", "amount", "count", "total", "size", "scale", "of"}
+# "and"/"or" inside the phrase join its words ("school or professional subjects").
+_JOINS = {"and", "or"}
+_COUNTED = re.compile(r"\bnumber of\b", re.IGNORECASE)
+# A model's size is stated in parameters ("a 7B model", "16B parameters"), of a million or
+# more: "200K long-context models" states a context length.
+_SAME_MEASURE = {"model": {"paramet", "param"}}
+_SIZE_FLOOR = {"model": 1e6}
+_SCALES = {
+    "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9,
+    "t": 1e12, "trillion": 1e12,
+}  # fmt: skip
+_NUMBER = re.compile(
+    r"(?<![\w.-])(?P<n>\d+(?:[.,]\d+)*)(?![.,]?\d)"
+    r"(?:\s*(?P<pct>%)|(?P<suffix>[KMBT])(?!\w)|\s+(?P<word>thousand|million|billion|trillion)\b"
+    r"|(?!\w))",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:[.,]\d+)*[KMBTkmbt]?|\S")
+# Between a number and its noun: more numbers of a range or list ("1B, 7B and 16B models").
+_IN_A_RANGE = {"-", ",", "to", "and", "or", "thousand", "million", "billion", "trillion"}
+# After the noun, a word that ends the phrase rather than extends the name.
+_ENDS_NAME = {
+    "and", "or", "on", "in", "for", "from", "across", "by", "that", "which", "trained",
+    "when", "while", "with", "of", "to", "at", "is", "are", "was", "were",
+}  # fmt: skip
+# Words that may sit between a measure named first and its number ("a context of 32K").
+_BETWEEN = {
+    "of", "to", "up", "is", "are", "was", "with", "at", "reaching", "about", "around", "over",
+    "nearly", "roughly", "approximately", "than", "more", "a", "an", "the", "only", "just",
+    ":", "(", "~",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AskedMeasure:
+    """What a superlative asks to compare: "the fewest parameters" -> min of "parameters"."""
+
+    largest: bool  # "most", "largest" ...; False for "fewest", "smallest" ...
+    word: str  # the superlative as asked ("largest")
+    noun: list[str]  # the measured noun phrase (["context", "window"])
+    units: tuple[str, ...] = ()  # a unit the question names ("how many tasks")
+    counted: bool = False  # "the largest number of models": a count, not a size
+
+    @property
+    def phrase(self) -> str:
+        """ "largest model"."""
+        return f"{self.word} {' '.join(self.noun)}"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A figure a source states for the asked measure."""
+
+    asked: AskedMeasure
+    source: Source
+    sentence: str  # the abstract's sentence that states it
+    number: str  # as written ("530 billion", "7B")
+    value: float  # with its scale (5.3e11)
+    scaled: bool  # written with a scale ("7B", "2 million"): a size, not a count
+    share: bool  # a percentage
+
+
+def asked_measures(question: str) -> list[AskedMeasure]:
+    """The measures a superlative question may compare, one per superlative word in it
+    ("the most linguistically broad work: the greatest number of languages" gives two;
+    the one the abstracts state figures for is taken), [] when it names none ("Which
+    method is best?" compares no stated figure)."""
+    named = [asked_unit(question), *(m.group(1) for m in _IN_UNIT.finditer(question))]
+    units = tuple(u.lower() for u in named if u and u.isalpha())
+    asked: list[AskedMeasure] = []
+    for found in _ASKED.finditer(question):
+        noun = _measured_noun(found.group("rest"))
+        if not noun:
+            continue
+        counted = bool(_COUNTED.match(found.group("rest").lstrip(" the")))
+        plural = [w for w in noun if w.endswith("s") and not w.endswith("ss")]
+        if counted and plural:
+            noun = noun[: noun.index(plural[-1]) + 1]  # "number of models side by side"
+        word = (found.group("max") or found.group("min")).lower()
+        asked.append(AskedMeasure(bool(found.group("max")), word, noun, units, counted))
+    return asked
+
+
+def _measured_noun(rest: str) -> list[str]:
+    """The noun phrase a superlative measures: "largest number of distinct tasks, ..." ->
+    ["distinct", "tasks"]."""
+    noun: list[str] = []
+    for word in re.findall(r"[\w-]+", rest):
+        lower = word.lower()
+        if lower in _JOINS and noun:
+            continue
+        if lower in _PHRASE_END and noun:
+            break
+        if lower in _NOT_MEASURE or lower in _PHRASE_END:
+            continue
+        noun.append(lower)
+        if len(noun) == 4:
+            break
+    while len(noun) > 1 and noun[-1].endswith("ed"):
+        noun.pop()  # "the most snapshots saved": what was saved is measured
+    return noun
+
+
+def find_extreme(question: str, sources: list[Source]) -> list[Measurement]:
+    """The figures the sources state for the first measure of ``question`` they state any
+    for, ordered from the answer down (:func:`extreme`); [] when there is none."""
+    for asked in asked_measures(question):
+        found = extreme(asked, measurements(asked, sources))
+        if found:
+            return found
+    return []
+
+
+def _stem(word: str) -> str:
+    stems = word_stems(word)
+    return next(iter(stems)) if stems else word.lower()
+
+
+def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement]:
+    """Every figure the sources' abstracts state for ``asked``, in source order."""
+    modifiers = {_stem(w) for w in asked.noun[:-1]}
+    head = _stem(asked.noun[-1])
+    heads = {head, *(_stem(u) for u in asked.units)}
+    sizes = set() if asked.counted else _SAME_MEASURE.get(head, set())
+    floor = 0.0 if asked.counted else _SIZE_FLOOR.get(head, 0.0)
+    found: list[Measurement] = []
+    for source in sources:
+        for sentence in split_sentences(source.text):
+            text = spelled_to_digits(sentence)
+            for match in _NUMBER.finditer(text):
+                if _measures(text, match, heads, modifiers, sizes):
+                    measured = _measurement(asked, source, sentence, match)
+                    if measured is not None and not (measured.scaled and measured.value < floor):
+                        found.append(measured)
+    return found
+
+
+def _measures(
+    text: str, match: re.Match, heads: set[str], modifiers: set[str], sizes: set[str]
+) -> bool:
+    """Does the number at ``match`` measure the noun whose stems are ``heads`` (or state
+    its size in one of ``sizes``, "parameters")?"""
+    after = [t.lower() for t in _TOKEN.findall(text[match.end() :])[:10]]
+    others = 0
+    for index, token in enumerate(after):
+        if token in _IN_A_RANGE or (token[0].isdigit() and not others):
+            continue  # "7B, 13B and 70B models": the list's noun; not "75 tasks over 30 X"
+        if token[0].isdigit():
+            break
+        if not token.replace("-", "").isalpha():
+            break
+        stem = _stem(token)
+        if stem in sizes:
+            return True  # "a 10B parameter LLM": the size, whatever noun follows
+        if stem in heads:
+            following = after[index + 1] if index + 1 < len(after) else ""
+            # "languages" in "7B language models" is the first half of a name; a verb form
+            # after the noun ("tokens extracted from ...") does not extend it.
+            extends = (
+                following.isalpha() and len(following) > 2 and not following.endswith(("ed", "ing"))
+            )
+            return not (extends and following not in _ENDS_NAME and _stem(following) not in heads)
+        if stem not in modifiers:
+            others += 1
+            if others > 2:  # "500 quality-controlled evaluation tasks"
+                break
+    # Named first: "a context window of 32K", "parameters: 7B".
+    before = [t.lower() for t in _TOKEN.findall(text[: match.start()])[-5:]]
+    for token in reversed(before):
+        if token in _BETWEEN:
+            continue
+        return token.isalpha() and _stem(token) in heads | sizes
+    return False
+
+
+def _measurement(
+    asked: AskedMeasure, source: Source, sentence: str, match: re.Match
+) -> Measurement | None:
+    digits = match.group("n").replace(",", "")
+    try:
+        value = float(digits)
+    except ValueError:
+        return None
+    scale = match.group("suffix") or match.group("word")
+    if scale:
+        value *= _SCALES[scale.lower()]
+    elif not match.group("pct") and "." not in digits and 1900 <= value <= 2100:
+        return None  # a year
+    return Measurement(asked, source, sentence, match.group(0).strip(), value, bool(scale),
+                       bool(match.group("pct")))  # fmt: skip
+
+
+def extreme(asked: AskedMeasure, found: list[Measurement]) -> list[Measurement]:
+    """``found`` ordered from the answer down (largest first, or smallest first).
+
+    Figures of one kind are compared: shares only when nothing else was found, and never
+    for a count ("34% of the parameters" is no model size, "40% of the heads" no number of
+    heads); "the largest number of models" compares counts
+    ("53 models"), not sizes ("7B models"); sizes written with a scale ("110M", "7
+    billion") before bare counts when the smallest is asked, for "2 models" is a count of
+    models, not a size.
+    """
+    counts = asked.noun[-1].endswith("s") and not asked.noun[-1].endswith("ss")
+    kept = [m for m in found if not m.share] or ([] if counts else found)
+    if asked.counted:
+        kept = [m for m in kept if not m.scaled] or kept
+    elif not asked.largest and any(m.scaled for m in kept):
+        kept = [m for m in kept if m.scaled]
+    return sorted(kept, key=lambda m: m.value, reverse=asked.largest)
