@@ -432,8 +432,8 @@ class Assistant:
         papers = len({m.source.doc_id for m in measured})
         asked = best.asked
         text = (
-            f"Of the figures these abstracts give for {' '.join(asked.noun)}, the {asked.word} "
-            f'is {best.number}, in {scaffold_for(best.source)}: "{best.sentence}"'
+            f"Of the figures these abstracts give, the {asked.word} is {best.number} "
+            f'{best.unit}, in {scaffold_for(best.source)}: "{best.sentence}"'
         )
         answer.notes.append(
             f"superlative: {len(measured)} figures from {papers} abstracts compared in code "

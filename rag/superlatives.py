@@ -102,6 +102,7 @@ class Measurement:
     sentence: str  # the abstract's sentence that states it
     number: str  # as written ("530 billion", "7B")
     value: float  # with its scale (5.3e11)
+    unit: str  # the word the abstract measures it in ("parameters", "languages")
     scaled: bool  # written with a scale ("7B", "2 million"): a size, not a count
     share: bool  # a percentage
 
@@ -174,18 +175,19 @@ def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement
         for sentence in split_sentences(source.text):
             text = spelled_to_digits(sentence)
             for match in _NUMBER.finditer(text):
-                if _measures(text, match, heads, modifiers, sizes):
-                    measured = _measurement(asked, source, sentence, match)
+                unit = _measured_unit(text, match, heads, modifiers, sizes)
+                if unit:
+                    measured = _measurement(asked, source, sentence, match, unit)
                     if measured is not None and not (measured.scaled and measured.value < floor):
                         found.append(measured)
     return found
 
 
-def _measures(
+def _measured_unit(
     text: str, match: re.Match, heads: set[str], modifiers: set[str], sizes: set[str]
-) -> bool:
-    """Does the number at ``match`` measure the noun whose stems are ``heads`` (or state
-    its size in one of ``sizes``, "parameters")?"""
+) -> str:
+    """The word by which the number at ``match`` measures the noun whose stems are
+    ``heads`` (or states its size in one of ``sizes``, "parameters"); "" when it does not."""
     after = [t.lower() for t in _TOKEN.findall(text[match.end() :])[:10]]
     others = 0
     for index, token in enumerate(after):
@@ -197,7 +199,7 @@ def _measures(
             break
         stem = _stem(token)
         if stem in sizes:
-            return True  # "a 10B parameter LLM": the size, whatever noun follows
+            return token  # "a 10B parameter LLM": the size, whatever noun follows
         if stem in heads:
             following = after[index + 1] if index + 1 < len(after) else ""
             # "languages" in "7B language models" is the first half of a name; a verb form
@@ -205,7 +207,8 @@ def _measures(
             extends = (
                 following.isalpha() and len(following) > 2 and not following.endswith(("ed", "ing"))
             )
-            return not (extends and following not in _ENDS_NAME and _stem(following) not in heads)
+            named = extends and following not in _ENDS_NAME and _stem(following) not in heads
+            return "" if named else token
         if stem not in modifiers:
             others += 1
             if others > 2:  # "500 quality-controlled evaluation tasks"
@@ -215,12 +218,12 @@ def _measures(
     for token in reversed(before):
         if token in _BETWEEN:
             continue
-        return token.isalpha() and _stem(token) in heads | sizes
-    return False
+        return token if token.isalpha() and _stem(token) in heads | sizes else ""
+    return ""
 
 
 def _measurement(
-    asked: AskedMeasure, source: Source, sentence: str, match: re.Match
+    asked: AskedMeasure, source: Source, sentence: str, match: re.Match, unit: str
 ) -> Measurement | None:
     digits = match.group("n").replace(",", "")
     try:
@@ -232,7 +235,7 @@ def _measurement(
         value *= _SCALES[scale.lower()]
     elif not match.group("pct") and "." not in digits and 1900 <= value <= 2100:
         return None  # a year
-    return Measurement(asked, source, sentence, match.group(0).strip(), value, bool(scale),
+    return Measurement(asked, source, sentence, match.group(0).strip(), value, unit, bool(scale),
                        bool(match.group("pct")))  # fmt: skip
 
 
