@@ -47,6 +47,13 @@ _NOT_MEASURE = {"the", "a", "an", "number", "amount", "count", "total", "size", 
 # "and"/"or" inside the phrase join its words ("school or professional subjects").
 _JOINS = {"and", "or"}
 _COUNTED = re.compile(r"\bnumber of\b", re.IGNORECASE)
+# "the most popular approach" grades a quality; no stated figure ranks it.
+_QUALITY = {
+    "common", "popular", "promising", "interesting", "important", "influential", "relevant",
+    "recent", "cited", "useful", "effective", "efficient", "accurate", "successful", "novel",
+    "robust", "reliable", "widely", "frequently", "often", "notable", "prominent",
+    "advanced", "powerful", "capable", "famous", "comprehensive", "practical", "realistic",
+}  # fmt: skip
 # A model's size is stated in parameters ("a 7B model", "16B parameters"), of a million or
 # more: "200K long-context models" states a context length.
 _SAME_MEASURE = {"model": {"paramet", "param"}}
@@ -117,10 +124,10 @@ def asked_measures(question: str) -> list[AskedMeasure]:
     asked: list[AskedMeasure] = []
     for found in _ASKED.finditer(question):
         noun = _measured_noun(found.group("rest"))
-        if not noun:
+        if not noun or noun[0] in _QUALITY:
             continue
         counted = bool(_COUNTED.match(found.group("rest").lstrip(" the")))
-        plural = [w for w in noun if w.endswith("s") and not w.endswith("ss")]
+        plural = [w for w in noun if _plural(w)]
         if counted and plural:
             noun = noun[: noun.index(plural[-1]) + 1]  # "number of models side by side"
         word = (found.group("max") or found.group("min")).lower()
@@ -158,6 +165,14 @@ def find_extreme(question: str, sources: list[Source]) -> list[Measurement]:
     return []
 
 
+def _plural(word: str) -> bool:
+    return word.endswith("s") and not word.endswith("ss")
+
+
+def _scaled(match: re.Match) -> bool:
+    return bool(match.group("suffix") or match.group("word"))
+
+
 def _stem(word: str) -> str:
     stems = word_stems(word)
     return next(iter(stems)) if stems else word.lower()
@@ -169,6 +184,8 @@ def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement
     head = _stem(asked.noun[-1])
     heads = {head, *(_stem(u) for u in asked.units)}
     sizes = set() if asked.counted else _SAME_MEASURE.get(head, set())
+    # "the biggest challenge" asks a size: "two challenges" counts them, it sizes none.
+    counts = asked.counted or _plural(asked.noun[-1])
     floor = 0.0 if asked.counted else _SIZE_FLOOR.get(head, 0.0)
     found: list[Measurement] = []
     for source in sources:
@@ -176,6 +193,8 @@ def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement
             text = spelled_to_digits(sentence)
             for match in _NUMBER.finditer(text):
                 unit = _measured_unit(text, match, heads, modifiers, sizes)
+                if unit and not counts and _plural(unit) and not _scaled(match):
+                    unit = ""
                 if unit:
                     measured = _measurement(asked, source, sentence, match, unit)
                     if measured is not None and not (measured.scaled and measured.value < floor):
@@ -249,8 +268,7 @@ def extreme(asked: AskedMeasure, found: list[Measurement]) -> list[Measurement]:
     billion") before bare counts when the smallest is asked, for "2 models" is a count of
     models, not a size.
     """
-    counts = asked.noun[-1].endswith("s") and not asked.noun[-1].endswith("ss")
-    kept = [m for m in found if not m.share] or ([] if counts else found)
+    kept = [m for m in found if not m.share] or ([] if _plural(asked.noun[-1]) else found)
     if asked.counted:
         kept = [m for m in kept if not m.scaled] or kept
     elif not asked.largest and any(m.scaled for m in kept):

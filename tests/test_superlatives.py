@@ -14,7 +14,8 @@ ABSTRACTS = {
     "speech tasks and it wins on 9 of 14 tasks.",
     "Spindle": "We release Spindle models of 1B, 7B and 13B parameters, trained on text in "
     "31 languages. Spindle prunes 40% of the heads.",
-    "Marrow": "Marrow is a benchmark of 9,000 recipes for 200K long-context models.",
+    "Marrow": "Marrow is a benchmark of 9,000 recipes for 200K long-context models. "
+    "Building it posed two challenges.",
 }
 
 
@@ -40,6 +41,8 @@ def test_the_measure_is_the_noun_after_the_superlative() -> None:
     (asked,) = asked_measures("What is the smallest model here, and how many parameters has it?")
     assert "parameters" in asked.units
     assert asked_measures("Which method is best?") == []
+    # "most" grading a quality ranks no stated figure
+    assert asked_measures("Which are the most popular approaches here?") == []
 
 
 @pytest.mark.parametrize(
@@ -76,3 +79,8 @@ def test_years_shares_and_unstated_measures_are_not_figures() -> None:
 def test_a_context_length_is_not_a_model_size() -> None:
     # "200K long-context models" states a context length, under any model's size
     assert _winner("Which paper has the smallest model?") == ("Harrow-XL", "340M")
+
+
+def test_a_count_of_things_is_not_the_size_of_one() -> None:
+    # "the biggest challenge" asks how big; "two challenges" says how many
+    assert _winner("What is the biggest challenge any of these papers faced?") is None
