@@ -16,6 +16,7 @@ they arrive, then the checked answer; ``Assistant.ask`` is the same, collected.
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -113,6 +114,33 @@ def scaffold_for(source: Source) -> str:
     if name and name.lower() not in source.title.lower():
         return f"{source.title} ({name}) [{source.rank}]"
     return f"{source.title} [{source.rank}]"
+
+
+_WHAT_IS = re.compile(
+    r"^\s*(?i:what)\s+(?i:is|are|does|do)\s+(?:the\s+)?(?P<name>[A-Z][\w-]*)(?![\w-])"
+)
+
+
+def named_title(question: str, text: str, shown: list[Source]) -> str:
+    """' The paper: "Quill: Sparse Adapters for ..." [1].' after an answer to "What is
+    Quill?" whose cited paper's title names Quill before a colon, unless the answer already
+    says what the title does ('' otherwise).
+
+    The model answers "What is X?" from the abstract, which often gives X's role but not
+    what its letters stand for or what it is for ("Quill is a method for speech [1]."); a
+    title that opens with the name glosses it, and the reader learns which paper it is.
+    """
+    asked = _WHAT_IS.match(question)
+    if not asked:
+        return ""
+    name = asked.group("name").lower()
+    for source in cited_sources(text, shown):
+        head, colon, gloss = source.title.partition(":")
+        if colon and head.strip().lower() == name:
+            if content_terms(gloss) <= content_terms(text):
+                return ""
+            return f' The paper: "{source.title}" [{source.rank}].'
+    return ""
 
 
 def leading_sentences(raw: str, count: int = 1) -> str:
@@ -422,6 +450,11 @@ class Assistant:
             if quoted:
                 yield quoted
                 draft.text += quoted
+        if answer.shape is Shape.FACT:
+            titled = named_title(answer.question, draft.text, context)
+            if titled:
+                yield titled
+                draft.text += titled
         self._publish(answer, draft.text, context)
 
     def _superlative(self, answer: Answer, measured: list[Measurement]) -> Iterator[str]:

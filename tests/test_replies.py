@@ -216,3 +216,18 @@ def test_a_yes_no_finding_is_followed_by_its_sources_closest_sentence(made_up: A
     assert added == f' The abstract: "{closest}" [{spindle.rank}]'
     # A finding that already holds that sentence's words gets nothing more.
     assert made_up._evidence(answer, f"Yes: {closest} [{spindle.rank}]", sources) == ""
+
+
+def test_what_is_a_name_gets_the_title_that_glosses_it() -> None:
+    from rag.pipeline import named_title
+    from tests.made_up import source
+
+    quill = source(0)  # "Quill: Sparse Adapters for Low-Resource Speech Recognition"
+    said = "Quill is a speech recogniser [1]."
+    assert named_title("What is Quill?", said, [quill]) == f' The paper: "{QUILL}" [1].'
+    # not when the answer already says what the title does, or cites another paper
+    glossed = "Quill adds sparse adapters for low-resource speech recognition [1]."
+    assert named_title("What is Quill?", glossed, [quill]) == ""
+    assert named_title("What is Quill?", "Quill is a recogniser.", [quill]) == ""
+    # not when the question asks something else of it
+    assert named_title("What is the main result of Quill?", said, [quill]) == ""
