@@ -54,7 +54,7 @@ from rag.retrieve import HybridRetriever
 from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, last_question, question_shape
-from rag.superlatives import Measurement, find_extreme
+from rag.superlatives import Measurement, asked_measures, find_extreme
 from rag.terms import content_terms, split_sentences
 from rag.types import LINE_SHAPES, Answer, Draft, Event, PaperFilter, Shape, Source, Verdict
 
@@ -322,12 +322,27 @@ class Assistant:
         if shape is Shape.EXISTENCE:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
             floor = max(floor, self.settings.context.min_relevance_existence)
+        unstated = shape is Shape.SUPERLATIVE and not measured and self._asked_count(answer)
         if measured:
             pass  # an abstract states the asked figure: that, not closeness, decides
+        elif unstated:
+            # "Which paper used the most GPUs?": a count no abstract states cannot be
+            # compared from them; shown a few passages, the model would still name one
+            # (superlative calibration: eval/results/README.md).
+            reason = f"no indexed abstract states a figure for {unstated} to compare"
+            self._abstain(answer, Verdict("superlative", reason))
         elif not sources or answer.signals["relevance"] < floor:  # (a floor of 0 lets 0.0 by)
             self._abstain(answer, Verdict(
                 "relevance", "no indexed abstract is close enough to the question"))  # fmt: skip
         return Retrieval(answer, papers, history, time.perf_counter(), measured)
+
+    @staticmethod
+    def _asked_count(answer: Answer) -> str:
+        """What a superlative asks to count ("the most GPUs" -> "gpus"), '' when it asks
+        nothing countable. A size or share ("the largest speed-up") may be stated in other
+        words than the question's ("30 times faster"); a count is stated as "N GPUs"."""
+        counts = [a for a in asked_measures(last_question(answer.question)) if a.counts]
+        return " ".join(counts[0].noun) if counts else ""
 
     def _measured(self, answer: Answer) -> list[Measurement]:
         """A superlative's figures, extreme first (``rag.superlatives``), read from the

@@ -35,7 +35,9 @@ _PHRASE_END = {
     "of", "in", "on", "for", "to", "from", "with", "by", "at", "and", "or", "that", "which",
     "who", "is", "are", "was", "were", "has", "have", "had", "does", "do", "did", "it", "they",
     "its", "their", "any", "anyone", "ever", "among", "across", "here", "overall", "than",
-    "so", "yet", "how", "what", "whose", "where", "when", "why",
+    "so", "yet", "how", "what", "whose", "where", "when", "why", "during", "after", "before",
+    "per", "under", "over", "within", "without", "between", "into", "via", "using", "through",
+    "like", "such", "one", "ones", "those", "these", "them",
 }  # fmt: skip
 # A unit the question names for the figure (besides "how many tasks"): ", in parameters".
 _IN_UNIT = re.compile(
@@ -93,6 +95,11 @@ class AskedMeasure:
     noun: list[str]  # the measured noun phrase (["context", "window"])
     units: tuple[str, ...] = ()  # a unit the question names ("how many tasks")
     counted: bool = False  # "the largest number of models": a count, not a size
+
+    @property
+    def counts(self) -> bool:
+        """ "the most GPUs", "the largest number of tasks": a count of things."""
+        return self.counted or _plural(self.noun[-1])
 
     @property
     def phrase(self) -> str:
@@ -185,7 +192,7 @@ def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement
     heads = {head, *(_stem(u) for u in asked.units)}
     sizes = set() if asked.counted else _SAME_MEASURE.get(head, set())
     # "the biggest challenge" asks a size: "two challenges" counts them, it sizes none.
-    counts = asked.counted or _plural(asked.noun[-1])
+    counts = asked.counts
     floor = 0.0 if asked.counted else _SIZE_FLOOR.get(head, 0.0)
     found: list[Measurement] = []
     for source in sources:

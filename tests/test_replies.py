@@ -129,9 +129,10 @@ def test_a_superlative_over_stated_figures_quotes_the_extreme_one(made_up: Assis
     assert answer.sources[0].title == QUILL
     assert _cited_titles(answer) == [QUILL]
     assert "11" in answer.answer and "eleven low-resource languages" in answer.answer
-    # a measure no abstract states goes to the model and its checks, as any question
+    # a count no abstract states cannot be compared: declined, not guessed by the model
     unstated = made_up.ask("Of all these papers, which one uses the most GPUs?")
-    assert not any("superlative:" in note for note in unstated.notes)
+    assert unstated.abstained and unstated.abstain_check == "superlative"
+    assert "gpus" in unstated.abstain_reason
 
 
 def test_a_yes_no_reply_opens_with_the_verdict_its_scores_choose(made_up: Assistant) -> None:
