@@ -326,7 +326,7 @@ class Assistant:
         if measured:
             pass  # an abstract states the asked figure: that, not closeness, decides
         elif unstated:
-            # "Which paper used the most GPUs?": a count no abstract states cannot be
+            # "Which paper used the most microphones?": a count no abstract states cannot be
             # compared from them; shown a few passages, the model would still name one
             # (superlative calibration: eval/results/README.md).
             reason = f"no indexed abstract states a figure for {unstated} to compare"
@@ -338,16 +338,17 @@ class Assistant:
 
     @staticmethod
     def _asked_count(answer: Answer) -> str:
-        """What a superlative asks to count ("the most GPUs" -> "gpus"), '' when it asks
-        nothing countable. A size or share ("the largest speed-up") may be stated in other
-        words than the question's ("30 times faster"); a count is stated as "N GPUs"."""
+        """What a superlative asks to count ("the most microphones" -> "microphones"), ''
+        when it asks nothing countable. A size or share ("the largest gain") may be stated
+        in other words than the question's ("twice as fast"); a count is stated as "N
+        microphones"."""
         counts = [a for a in asked_measures(last_question(answer.question)) if a.counts]
         return " ".join(counts[0].noun) if counts else ""
 
     def _measured(self, answer: Answer) -> list[Measurement]:
         """A superlative's figures, extreme first (``rag.superlatives``), read from the
         ``superlative_pool`` papers closest to the question, or from the papers a follow-up
-        is about ("What is the largest model they train?"); the first one's paper becomes
+        is about ("Which of its corpora is the biggest?"); the first one's paper becomes
         source [1]. [] when the question names no measure or no abstract states one."""
         pool = [s for s in answer.sources if s.doc_id in answer.followed]
         if not pool:

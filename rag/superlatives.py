@@ -1,18 +1,19 @@
-"""Superlatives over the collection ("Which paper trains the largest model?"), found in code.
+"""Superlatives over the collection ("Which of these recognisers is the biggest?"), in code.
 
 Shown a few passages, the model names the largest number it was shown, not the largest
 in the collection (issue #14: a confident wrong answer). A superlative over stated figures
 is arithmetic, so it is done here: every sentence of the papers closest to the question
 (``context.superlative_pool`` of them) is read for a number that measures what was asked
-("model" -> "530 billion parameters", "languages" -> "500 languages"), the number is
-read with its scale ("7B", "1.5 trillion", "32K"), and the extreme one is quoted with its
-paper. When no abstract states such a figure, the question goes the ordinary way (the
-model, then the checks), which declines what the sources do not hold.
+("recogniser" -> "a 3B recogniser", "dialects" -> "41 dialects"), the number is read
+with its scale ("3B", "2.5 million", "64K"), and the extreme one is quoted with its
+paper. When no abstract states such a figure, a count ("the most microphones") is
+declined (``rag.pipeline``); a size or share, which an abstract may state in other words,
+goes the ordinary way (the model, then the checks).
 
 What counts as measuring the asked thing is read off words alone: the measure's last
 word (or, for "model", "parameters") stands right after the number, at most one other
-word between ("7B model", "16B parameters", "500 languages", "1,000 new questions"), and
-is not the first half of a longer name ("7B language models" is not a count of languages).
+word between ("3B model", "9B parameters", "41 dialects", "1,200 annotated recipes"),
+and is not the first half of a longer name ("12 dialect classifiers" counts no dialects).
 No library does this (it is specific to comparing figures stated in abstracts).
 """
 
@@ -30,7 +31,7 @@ _SMALLEST = r"least|fewest|smallest|tiniest|lowest|shortest"
 _ASKED = re.compile(
     rf"\b(?:(?P<max>{_LARGEST})|(?P<min>{_SMALLEST}))\s+(?P<rest>[^?.,;:!]*)", re.IGNORECASE
 )
-# Where the measured noun phrase ends: "the largest model [that] ...", "most tasks [in] ...".
+# Where the measured noun phrase ends: "the largest corpus [that] ...", "most hours [of] ...".
 _PHRASE_END = {
     "of", "in", "on", "for", "to", "from", "with", "by", "at", "and", "or", "that", "which",
     "who", "is", "are", "was", "were", "has", "have", "had", "does", "do", "did", "it", "they",
@@ -39,25 +40,25 @@ _PHRASE_END = {
     "per", "under", "over", "within", "without", "between", "into", "via", "using", "through",
     "like", "such", "one", "ones", "those", "these", "them",
 }  # fmt: skip
-# A unit the question names for the figure (besides "how many tasks"): ", in parameters".
+# A unit the question names for the figure (besides "how many hours"): ", in speakers".
 _IN_UNIT = re.compile(
     r"(?:,\s*|\b(?:counted|measured|given|expressed|stated)\s+)in\s+([a-z]+s)\b",
     re.IGNORECASE,
 )
-# Words before the noun that name no measure: "the largest number of models" -> "models".
+# Words before the noun that name no measure: "the largest number of recipes" -> "recipes".
 _NOT_MEASURE = {"the", "a", "an", "number", "amount", "count", "total", "size", "scale", "of"}
-# "and"/"or" inside the phrase join its words ("school or professional subjects").
+# "and"/"or" inside the phrase join its words ("spoken or written dialects").
 _JOINS = {"and", "or"}
 _COUNTED = re.compile(r"\bnumber of\b", re.IGNORECASE)
-# "the most popular approach" grades a quality; no stated figure ranks it.
+# "the most popular recogniser" grades a quality; no stated figure ranks it.
 _QUALITY = {
     "common", "popular", "promising", "interesting", "important", "influential", "relevant",
     "recent", "cited", "useful", "effective", "efficient", "accurate", "successful", "novel",
     "robust", "reliable", "widely", "frequently", "often", "notable", "prominent",
     "advanced", "powerful", "capable", "famous", "comprehensive", "practical", "realistic",
 }  # fmt: skip
-# A model's size is stated in parameters ("a 7B model", "16B parameters"), of a million or
-# more: "200K long-context models" states a context length.
+# A model's size is stated in parameters ("a 3B model", "9B parameters"), of a million or
+# more: "64K long-context models" states a context length.
 _SAME_MEASURE = {"model": {"paramet", "param"}}
 _SIZE_FLOOR = {"model": 1e6}
 _SCALES = {
@@ -71,14 +72,14 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:[.,]\d+)*[KMBTkmbt]?|\S")
-# Between a number and its noun: more numbers of a range or list ("1B, 7B and 16B models").
+# Between a number and its noun: more numbers of a range or list ("1B, 3B and 9B models").
 _IN_A_RANGE = {"-", ",", "to", "and", "or", "thousand", "million", "billion", "trillion"}
 # After the noun, a word that ends the phrase rather than extends the name.
 _ENDS_NAME = {
     "and", "or", "on", "in", "for", "from", "across", "by", "that", "which", "trained",
     "when", "while", "with", "of", "to", "at", "is", "are", "was", "were",
 }  # fmt: skip
-# Words that may sit between a measure named first and its number ("a context of 32K").
+# Words that may sit between a measure named first and its number ("a vocabulary of 8K").
 _BETWEEN = {
     "of", "to", "up", "is", "are", "was", "with", "at", "reaching", "about", "around", "over",
     "nearly", "roughly", "approximately", "than", "more", "a", "an", "the", "only", "just",
@@ -92,18 +93,18 @@ class AskedMeasure:
 
     largest: bool  # "most", "largest" ...; False for "fewest", "smallest" ...
     word: str  # the superlative as asked ("largest")
-    noun: list[str]  # the measured noun phrase (["context", "window"])
-    units: tuple[str, ...] = ()  # a unit the question names ("how many tasks")
-    counted: bool = False  # "the largest number of models": a count, not a size
+    noun: list[str]  # the measured noun phrase (["audio", "corpus"])
+    units: tuple[str, ...] = ()  # a unit the question names ("how many hours")
+    counted: bool = False  # "the largest number of recipes": a count, not a size
 
     @property
     def counts(self) -> bool:
-        """ "the most GPUs", "the largest number of tasks": a count of things."""
+        """ "the most microphones", "the largest number of recipes": a count of things."""
         return self.counted or _plural(self.noun[-1])
 
     @property
     def phrase(self) -> str:
-        """ "largest model"."""
+        """ "biggest corpus"."""
         return f"{self.word} {' '.join(self.noun)}"
 
 
@@ -114,16 +115,16 @@ class Measurement:
     asked: AskedMeasure
     source: Source
     sentence: str  # the abstract's sentence that states it
-    number: str  # as written ("530 billion", "7B")
+    number: str  # as written ("2.5 million", "3B")
     value: float  # with its scale (5.3e11)
-    unit: str  # the word the abstract measures it in ("parameters", "languages")
-    scaled: bool  # written with a scale ("7B", "2 million"): a size, not a count
+    unit: str  # the word the abstract measures it in ("parameters", "dialects")
+    scaled: bool  # written with a scale ("3B", "2 million"): a size, not a count
     share: bool  # a percentage
 
 
 def asked_measures(question: str) -> list[AskedMeasure]:
     """The measures a superlative question may compare, one per superlative word in it
-    ("the most linguistically broad work: the greatest number of languages" gives two;
+    ("the most multilingual corpus, with the greatest number of dialects" gives two;
     the one the abstracts state figures for is taken), [] when it names none ("Which
     method is best?" compares no stated figure)."""
     named = [asked_unit(question), *(m.group(1) for m in _IN_UNIT.finditer(question))]
@@ -136,15 +137,15 @@ def asked_measures(question: str) -> list[AskedMeasure]:
         counted = bool(_COUNTED.match(found.group("rest").lstrip(" the")))
         plural = [w for w in noun if _plural(w)]
         if counted and plural:
-            noun = noun[: noun.index(plural[-1]) + 1]  # "number of models side by side"
+            noun = noun[: noun.index(plural[-1]) + 1]  # "number of recipes they compare"
         word = (found.group("max") or found.group("min")).lower()
         asked.append(AskedMeasure(bool(found.group("max")), word, noun, units, counted))
     return asked
 
 
 def _measured_noun(rest: str) -> list[str]:
-    """The noun phrase a superlative measures: "largest number of distinct tasks, ..." ->
-    ["distinct", "tasks"]."""
+    """The noun phrase a superlative measures: "largest number of spoken dialects, ..." ->
+    ["spoken", "dialects"]."""
     noun: list[str] = []
     for word in re.findall(r"[\w-]+", rest):
         lower = word.lower()
@@ -158,7 +159,7 @@ def _measured_noun(rest: str) -> list[str]:
         if len(noun) == 4:
             break
     while len(noun) > 1 and noun[-1].endswith("ed"):
-        noun.pop()  # "the most snapshots saved": what was saved is measured
+        noun.pop()  # "the most recordings stored": what was stored is measured
     return noun
 
 
@@ -191,7 +192,7 @@ def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement
     head = _stem(asked.noun[-1])
     heads = {head, *(_stem(u) for u in asked.units)}
     sizes = set() if asked.counted else _SAME_MEASURE.get(head, set())
-    # "the biggest challenge" asks a size: "two challenges" counts them, it sizes none.
+    # "the biggest kitchen" asks a size: "two kitchens" counts them, it sizes none.
     counts = asked.counts
     floor = 0.0 if asked.counted else _SIZE_FLOOR.get(head, 0.0)
     found: list[Measurement] = []
@@ -218,18 +219,18 @@ def _measured_unit(
     others = 0
     for index, token in enumerate(after):
         if token in _IN_A_RANGE or (token[0].isdigit() and not others):
-            continue  # "7B, 13B and 70B models": the list's noun; not "75 tasks over 30 X"
+            continue  # "1B, 3B and 9B models": the list's noun; not "12 sets of 40 X"
         if token[0].isdigit():
             break
         if not token.replace("-", "").isalpha():
             break
         stem = _stem(token)
         if stem in sizes:
-            return token  # "a 10B parameter LLM": the size, whatever noun follows
+            return token  # "a 3B parameter recogniser": the size, whatever noun follows
         if stem in heads:
             following = after[index + 1] if index + 1 < len(after) else ""
             # "languages" in "7B language models" is the first half of a name; a verb form
-            # after the noun ("tokens extracted from ...") does not extend it.
+            # after the noun ("recipes collected from ...") does not extend it.
             extends = (
                 following.isalpha() and len(following) > 2 and not following.endswith(("ed", "ing"))
             )
@@ -237,7 +238,7 @@ def _measured_unit(
             return "" if named else token
         if stem not in modifiers:
             others += 1
-            if others > 2:  # "500 quality-controlled evaluation tasks"
+            if others > 2:  # "900 hand-checked cooking recipes"
                 break
     # Named first: "a context window of 32K", "parameters: 7B".
     before = [t.lower() for t in _TOKEN.findall(text[: match.start()])[-5:]]
@@ -269,11 +270,10 @@ def extreme(asked: AskedMeasure, found: list[Measurement]) -> list[Measurement]:
     """``found`` ordered from the answer down (largest first, or smallest first).
 
     Figures of one kind are compared: shares only when nothing else was found, and never
-    for a count ("34% of the parameters" is no model size, "40% of the heads" no number of
-    heads); "the largest number of models" compares counts
-    ("53 models"), not sizes ("7B models"); sizes written with a scale ("110M", "7
-    billion") before bare counts when the smallest is asked, for "2 models" is a count of
-    models, not a size.
+    for a count ("12% of the parameters" is no model size, "40% of the heads" no number of
+    heads); "the largest number of recognisers" compares counts ("14 recognisers"), not
+    sizes ("3B recognisers"); sizes written with a scale ("90M", "3 billion") before bare
+    counts when the smallest is asked, for "2 models" is a count of models, not a size.
     """
     kept = [m for m in found if not m.share] or ([] if _plural(asked.noun[-1]) else found)
     if asked.counted:

@@ -36,7 +36,7 @@ def test_the_measure_is_the_noun_after_the_superlative() -> None:
     assert (asked.largest, asked.noun, asked.counted) == (True, ["model"], False)
     (asked,) = asked_measures("Who evaluates on the fewest languages?")
     assert (asked.largest, asked.noun) == (False, ["languages"])
-    (asked,) = asked_measures("Which study compares the largest number of models side by side?")
+    (asked,) = asked_measures("Which abstract reports the largest number of models it ran?")
     assert asked.counted and asked.noun == ["models"]
     (asked,) = asked_measures("What is the smallest model here, and how many parameters has it?")
     assert "parameters" in asked.units
@@ -53,10 +53,10 @@ def test_the_measure_is_the_noun_after_the_superlative() -> None:
         ("What is the smallest model anyone here trains?", ("Harrow-XL", "340M")),
         ("Which work uses the most training tokens?", ("Nimbus", "2T")),
         # a count of models is not a model size
-        ("Which paper compares the largest number of language models?", ("Harrow-XL", "12")),
+        ("Which paper reports on the largest number of language models?", ("Harrow-XL", "12")),
         # "7B ... parameters": the noun after a list of numbers measures each of them
         ("Which release has the most parameters?", ("Spindle", "13B")),
-        ("Which work covers the most languages?", ("Spindle", "31")),
+        ("Which release spans the most languages?", ("Spindle", "31")),
         ("Which benchmark has the most recipes?", ("Marrow", "9,000")),
     ],
 )
@@ -66,12 +66,12 @@ def test_the_extreme_figure_is_found(question: str, winner: tuple[str, str]) -> 
 
 def test_a_noun_that_starts_a_longer_name_is_not_the_measure() -> None:
     # "12 language models" counts models, not languages; "14 tasks" is no count of models
-    found = measurements(asked_measures("Which paper covers the most languages?")[0], _sources())
+    found = measurements(asked_measures("Which release spans the most languages?")[0], _sources())
     assert {m.source.title for m in found} == {"Spindle"}
 
 
 def test_years_shares_and_unstated_measures_are_not_figures() -> None:
-    assert _winner("Which paper uses the most GPUs?") is None
+    assert _winner("Which paper uses the most microphones?") is None
     # "built in 2023" is a date; "40% of the heads" a share: neither is a count of heads
     assert _winner("Which model has the fewest heads?") is None
 
