@@ -88,8 +88,9 @@ class Retrieval:
 
     @property
     def needs_generator(self) -> bool:
-        """Whether answering goes on to the model (False: retrieval abstained)."""
-        return not self.answer.abstained
+        """Whether answering goes on to the model (False: retrieval abstained, or a
+        superlative's figures answer it)."""
+        return not self.answer.abstained and not self.measured
 
 
 def final_answer(events: Iterable[Event]) -> Answer:
@@ -486,7 +487,7 @@ class Assistant:
         )
         answer.notes.append(
             f"superlative: {len(measured)} figures from {papers} abstracts compared in code "
-            f"(the {self.settings.context.superlative_pool} papers closest to the question)"
+            f"(up to the {self.settings.context.superlative_pool} papers closest to the question)"
         )
         answer.draft = text
         self._publish(answer, text, answer.sources)
