@@ -53,7 +53,7 @@ from rag.prompt import (
 from rag.retrieve import HybridRetriever
 from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
-from rag.shapes import asks_existence_yes, last_question, question_shape
+from rag.shapes import asks_existence_yes, last_question, names_the_collection, question_shape
 from rag.superlatives import Measurement, asked_measures, find_extreme
 from rag.terms import content_terms, split_sentences
 from rag.types import LINE_SHAPES, Answer, Draft, Event, PaperFilter, Shape, Source, Verdict
@@ -117,8 +117,14 @@ def scaffold_for(source: Source) -> str:
     return f"{source.title} [{source.rank}]"
 
 
+def _follows_papers(answer: Answer) -> bool:
+    """A superlative follow-up about the previous answer's papers ("Which of them is the
+    biggest?"), not one that names the whole collection ("Of all these papers, ...")."""
+    return bool(answer.followed) and not names_the_collection(answer.question)
+
+
 _WHAT_IS = re.compile(
-    r"^\s*(?i:what)\s+(?i:is|are|does|do)\s+(?:the\s+)?(?P<name>[A-Z][\w-]*)(?![\w-])"
+    r"^\s*(?i:what)\s+(?i:is|are|does|do)\s+(?:the\s+)?(?P<name>[A-Z][\w-]*)(?![\w'\u2019-])"
 )
 
 
@@ -314,7 +320,6 @@ class Assistant:
 
         answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
         papers: list[Source] = []
-        measured = self._measured(answer) if shape is Shape.SUPERLATIVE else []
         if shape in LINE_SHAPES:
             papers, sides_relevance = self._papers(answer)
             if sides_relevance is not None:
@@ -323,16 +328,18 @@ class Assistant:
         if shape is Shape.EXISTENCE:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
             floor = max(floor, self.settings.context.min_relevance_existence)
-        unstated = shape is Shape.SUPERLATIVE and not measured and self._asked_count(answer)
-        if measured:
-            pass  # an abstract states the asked figure: that, not closeness, decides
-        elif unstated:
+        close = bool(sources) and answer.signals["relevance"] >= floor  # a floor of 0 lets 0.0 by
+        measured = self._measured(answer) if close and shape is Shape.SUPERLATIVE else []
+        unstated = (
+            close and shape is Shape.SUPERLATIVE and not measured and self._asked_count(answer)
+        )
+        if unstated:
             # "Which paper used the most microphones?": a count no abstract states cannot be
             # compared from them; shown a few passages, the model would still name one
             # (superlative calibration: eval/results/README.md).
             reason = f"no indexed abstract states a figure for {unstated} to compare"
             self._abstain(answer, Verdict("superlative", reason))
-        elif not sources or answer.signals["relevance"] < floor:  # (a floor of 0 lets 0.0 by)
+        elif not close:
             self._abstain(answer, Verdict(
                 "relevance", "no indexed abstract is close enough to the question"))  # fmt: skip
         return Retrieval(answer, papers, history, time.perf_counter(), measured)
@@ -343,6 +350,8 @@ class Assistant:
         when it asks nothing countable. A size or share ("the largest gain") may be stated
         in other words than the question's ("twice as fast"); a count is stated as "N
         microphones"."""
+        if _follows_papers(answer):
+            return ""  # its few papers lack the figure; the model may still find the answer
         counts = [a for a in asked_measures(last_question(answer.question)) if a.counts]
         return " ".join(counts[0].noun) if counts else ""
 
@@ -351,8 +360,10 @@ class Assistant:
         ``superlative_pool`` papers closest to the question, or from the papers a follow-up
         is about ("Which of its corpora is the biggest?"); the first one's paper becomes
         source [1]. [] when the question names no measure or no abstract states one."""
+        if not asked_measures(last_question(answer.question)):
+            return []
         pool = [s for s in answer.sources if s.doc_id in answer.followed]
-        if not pool:
+        if not _follows_papers(answer):
             count = self.settings.context.superlative_pool
             # Two chunks a paper: the dense retriever's candidates must reach that many.
             pool = self.retriever.search(answer.query, count, dense_hits=2 * count)
@@ -481,8 +492,9 @@ class Assistant:
         best = measured[0]
         papers = len({m.source.doc_id for m in measured})
         asked = best.asked
+        extreme = "largest" if asked.largest else "smallest"
         text = (
-            f"Of the figures these abstracts give, the {asked.word} is {best.number} "
+            f"Of the figures these abstracts give, the {extreme} is {best.number} "
             f'{best.unit}, in {scaffold_for(best.source)}: "{best.sentence}"'
         )
         answer.notes.append(

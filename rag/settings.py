@@ -80,8 +80,8 @@ class ContextSettings(BaseModel):
     superlative_pool: int = Field(
         default=100,
         ge=1,
-        description="A superlative over stated figures ('Which recogniser here is the "
-        "biggest?') compares the figures of this many papers closest to the question "
+        description="A superlative over stated figures ('Which paper trains the biggest "
+        "recogniser?') compares the figures of this many papers closest to the question "
         "(rag/superlatives.py): the whole of a small collection, a large one's nearest "
         "(reading them is a scan of their sentences, milliseconds).",
     )

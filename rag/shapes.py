@@ -277,6 +277,12 @@ def _across_collection(question: str, last: str) -> bool:
         _OVERALL.search(question) and not _YESNO.search(question)))  # fmt: skip
 
 
+def names_the_collection(question: str) -> bool:
+    """Does the question say it asks across the collection ("of all the papers", "in this
+    collection", "among these")?"""
+    return bool(_ACROSS.search(question))
+
+
 def last_question(question: str) -> str:
     """The sentence that asks, when sentences before it set the scene ("Quill claims X.
     Does that hold?" -> "Does that hold?"); else the whole question."""

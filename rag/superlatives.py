@@ -1,4 +1,4 @@
-"""Superlatives over the collection ("Which of these recognisers is the biggest?"), in code.
+"""Superlatives over the collection ("Which paper trains the biggest recogniser?"), in code.
 
 Shown a few passages, the model names the largest number it was shown, not the largest
 in the collection (issue #14: a confident wrong answer). A superlative over stated figures
@@ -11,8 +11,8 @@ declined (``rag.pipeline``); a size or share, which an abstract may state in oth
 goes the ordinary way (the model, then the checks).
 
 What counts as measuring the asked thing is read off words alone: the measure's last
-word (or, for "model", "parameters") stands right after the number, at most one other
-word between ("3B model", "9B parameters", "41 dialects", "1,200 annotated recipes"),
+word (or, for "model", "parameters") stands right after the number, at most two other
+words between ("3B model", "9B parameters", "41 dialects", "1,200 annotated recipes"),
 and is not the first half of a longer name ("12 dialect classifiers" counts no dialects).
 No library does this (it is specific to comparing figures stated in abstracts).
 """
@@ -20,7 +20,8 @@ No library does this (it is specific to comparing figures stated in abstracts).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from rag.checks.quantities import asked_unit
 from rag.terms import spelled_to_digits, split_sentences, word_stems
@@ -49,7 +50,10 @@ _IN_UNIT = re.compile(
 _NOT_MEASURE = {"the", "a", "an", "number", "amount", "count", "total", "size", "scale", "of"}
 # "and"/"or" inside the phrase join its words ("spoken or written dialects").
 _JOINS = {"and", "or"}
-_COUNTED = re.compile(r"\bnumber of\b", re.IGNORECASE)
+_COUNTED = re.compile(r"^\s*(?:the\s+)?(?:total\s+)?number of\b", re.IGNORECASE)
+# "the most X" compares; "most X" without "the" is the majority ("do most papers ...").
+_MAJORITY = {"most", "least"}
+_THE_BEFORE = re.compile(r"\bthe\s*$", re.IGNORECASE)
 # "the most popular recogniser" grades a quality; no stated figure ranks it.
 _QUALITY = {
     "common", "popular", "promising", "interesting", "important", "influential", "relevant",
@@ -59,14 +63,15 @@ _QUALITY = {
 }  # fmt: skip
 # A model's size is stated in parameters ("a 3B model", "9B parameters"), of a million or
 # more: "64K long-context models" states a context length.
-_SAME_MEASURE = {"model": {"paramet", "param"}}
+_SIZE_WORDS = {"paramet", "param"}
+_SAME_MEASURE = {"model": _SIZE_WORDS}  # the one thing papers size in another unit
 _SIZE_FLOOR = {"model": 1e6}
 _SCALES = {
     "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9,
     "t": 1e12, "trillion": 1e12,
 }  # fmt: skip
 _NUMBER = re.compile(
-    r"(?<![\w.-])(?P<n>\d+(?:[.,]\d+)*)(?![.,]?\d)"
+    r"(?<![\w.^-])(?P<n>\d+(?:[.,]\d+)*)(?![.,]?\d)"
     r"(?:\s*(?P<pct>%)|(?P<suffix>[KMBT])(?!\w)|\s+(?P<word>thousand|million|billion|trillion)\b"
     r"|(?!\w))",
     re.IGNORECASE,
@@ -120,6 +125,7 @@ class Measurement:
     unit: str  # the word the abstract measures it in ("parameters", "dialects")
     scaled: bool  # written with a scale ("3B", "2 million"): a size, not a count
     share: bool  # a percentage
+    kind: str = ""  # the unit's stem when it is not the measure's own noun ("ms", "second")
 
 
 def asked_measures(question: str) -> list[AskedMeasure]:
@@ -134,11 +140,13 @@ def asked_measures(question: str) -> list[AskedMeasure]:
         noun = _measured_noun(found.group("rest"))
         if not noun or noun[0] in _QUALITY:
             continue
-        counted = bool(_COUNTED.match(found.group("rest").lstrip(" the")))
+        word = (found.group("max") or found.group("min")).lower()
+        if word in _MAJORITY and not _THE_BEFORE.search(question[: found.start()]):
+            continue
+        counted = bool(_COUNTED.match(found.group("rest")))
         plural = [w for w in noun if _plural(w)]
         if counted and plural:
             noun = noun[: noun.index(plural[-1]) + 1]  # "number of recipes they compare"
-        word = (found.group("max") or found.group("min")).lower()
         asked.append(AskedMeasure(bool(found.group("max")), word, noun, units, counted))
     return asked
 
@@ -201,10 +209,13 @@ def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement
             text = spelled_to_digits(sentence)
             for match in _NUMBER.finditer(text):
                 unit = _measured_unit(text, match, heads, modifiers, sizes)
-                if unit and not counts and _plural(unit) and not _scaled(match):
+                counted_here = _plural(unit) and _stem(unit) in heads and not _scaled(match)
+                if unit and counted_here and not counts:
                     unit = ""
                 if unit:
                     measured = _measurement(asked, source, sentence, match, unit)
+                    if measured is not None and _stem(unit) not in heads | sizes:
+                        measured = replace(measured, kind=_stem(unit))
                     if measured is not None and not (measured.scaled and measured.value < floor):
                         found.append(measured)
     return found
@@ -225,14 +236,16 @@ def _measured_unit(
         if not token.replace("-", "").isalpha():
             break
         stem = _stem(token)
-        if stem in sizes:
+        if stem in sizes or (stem in heads and stem in _SIZE_WORDS):
             return token  # "a 3B parameter recogniser": the size, whatever noun follows
         if stem in heads:
             following = after[index + 1] if index + 1 < len(after) else ""
             # "languages" in "7B language models" is the first half of a name; a verb form
             # after the noun ("recipes collected from ...") does not extend it.
             extends = (
-                following.isalpha() and len(following) > 2 and not following.endswith(("ed", "ing"))
+                following.isalpha()
+                and len(following) > 2
+                and not following.endswith(("ed", "ing", "en", "ly"))
             )
             named = extends and following not in _ENDS_NAME and _stem(following) not in heads
             return "" if named else token
@@ -245,7 +258,10 @@ def _measured_unit(
     for token in reversed(before):
         if token in _BETWEEN:
             continue
-        return token if token.isalpha() and _stem(token) in heads | sizes else ""
+        if not (token.isalpha() and _stem(token) in heads | sizes):
+            return ""
+        # the figure's own unit, when it has one ("a latency of 80 ms" -> "ms")
+        return next((t for t in after[:1] if t.isalpha() and t not in _ENDS_NAME), token)
     return ""
 
 
@@ -260,10 +276,28 @@ def _measurement(
     scale = match.group("suffix") or match.group("word")
     if scale:
         value *= _SCALES[scale.lower()]
-    elif not match.group("pct") and "." not in digits and 1900 <= value <= 2100:
+    elif (
+        not match.group("pct")
+        and not re.search(r"[.,]", match.group("n"))
+        and (1900 <= value <= 2100)
+    ):
         return None  # a year
     return Measurement(asked, source, sentence, match.group(0).strip(), value, unit, bool(scale),
                        bool(match.group("pct")))  # fmt: skip
+
+
+def _one_unit(found: list[Measurement]) -> list[Measurement]:
+    """The figures stated in one unit: "a latency of 0.5 seconds" and "of 80 ms" do not
+    compare as numbers. The unit most papers use is kept (on a tie, the first found's:
+    the closer paper's)."""
+    papers: Counter[str] = Counter()
+    for kind in {m.kind for m in found}:
+        papers[kind] = len({m.source.doc_id for m in found if m.kind == kind})
+    if len(papers) < 2:
+        return found
+    order = [m.kind for m in found]
+    best = max(papers, key=lambda kind: (papers[kind], -order.index(kind)))
+    return [m for m in found if m.kind == best]
 
 
 def extreme(asked: AskedMeasure, found: list[Measurement]) -> list[Measurement]:
@@ -276,6 +310,7 @@ def extreme(asked: AskedMeasure, found: list[Measurement]) -> list[Measurement]:
     counts when the smallest is asked, for "2 models" is a count of models, not a size.
     """
     kept = [m for m in found if not m.share] or ([] if _plural(asked.noun[-1]) else found)
+    kept = _one_unit(kept)
     if asked.counted:
         kept = [m for m in kept if not m.scaled] or kept
     elif not asked.largest and any(m.scaled for m in kept):

@@ -122,17 +122,20 @@ def test_free_replies_cite_only_what_the_model_was_shown(made_up: Assistant) -> 
 
 
 def test_a_superlative_over_stated_figures_quotes_the_extreme_one(made_up: Assistant) -> None:
-    # Quill states "eleven ... languages"; no other abstract counts languages. Shown the
+    # Quill states "eleven low-resource languages"; no other abstract counts them. Shown the
     # closest passages, a model would compare only those: the figures are read in code.
-    answer = made_up.ask("Of all these papers, which one spans the most languages?")
+    answer = made_up.ask("Which paper covers the most low-resource languages?")
     assert answer.shape is Shape.SUPERLATIVE and not answer.abstained
     assert answer.sources[0].title == QUILL
     assert _cited_titles(answer) == [QUILL]
     assert "11" in answer.answer and "eleven low-resource languages" in answer.answer
     # a count no abstract states cannot be compared: declined, not guessed by the model
-    unstated = made_up.ask("Of all these papers, which one uses the most microphones?")
+    unstated = made_up.ask("Which speech recognition paper uses the most microphones?")
     assert unstated.abstained and unstated.abstain_check == "superlative"
     assert "microphones" in unstated.abstain_reason
+    # held to the relevance floor like any question: off the collection, no figure is read
+    off = made_up.ask("Which country has the most people?")
+    assert off.abstained and off.abstain_check == "relevance"
 
 
 def test_a_yes_no_reply_opens_with_the_verdict_its_scores_choose(made_up: Assistant) -> None:

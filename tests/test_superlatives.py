@@ -84,3 +84,51 @@ def test_a_context_length_is_not_a_model_size() -> None:
 def test_a_count_of_things_is_not_the_size_of_one() -> None:
     # "the biggest challenge" asks how big; "two challenges" says how many
     assert _winner("What is the biggest challenge any of these papers faced?") is None
+
+
+def _src(*texts: str) -> list[Source]:
+    return [Source(i, f"d{i}", f"Paper {i}", t, 1.0, 0.5, None, "") for i, t in enumerate(texts, 1)]
+
+
+@pytest.mark.parametrize(
+    ("question", "texts", "number"),
+    [
+        # a number with a thousands separator is no year
+        (
+            "Which corpus has the most speakers?",
+            ["We recorded 2,000 speakers.", "We recorded 900 speakers."],
+            "2,000",
+        ),
+        # a verb form after the noun does not make it a longer name
+        (
+            "Which paper covers the most dialects?",
+            ["We cover 41 dialects spoken in Europe.", "We cover 12 dialects."],
+            "41",
+        ),
+        (
+            "Which paper has the most parameters?",
+            ["We train a 70B parameter model.", "Our model has 7B parameters."],
+            "70B",
+        ),
+        # "the total number of" is a count, not a size
+        (
+            "Which paper releases the largest total number of models?",
+            ["We release 3 models of 70B parameters.", "We release 12 models of 1B parameters."],
+            "12",
+        ),
+        # figures in different units are not compared as numbers: the unit most papers use
+        (
+            "Which system has the lowest latency?",
+            ["Its latency is 80 ms.", "A latency of 95 ms.", "Its latency is 0.5 seconds."],
+            "80",
+        ),
+    ],
+)
+def test_figures_are_read_as_written(question: str, texts: list[str], number: str) -> None:
+    found = find_extreme(question, _src(*texts))
+    assert found and found[0].number == number
+
+
+def test_most_without_the_is_a_majority_not_a_superlative() -> None:
+    assert asked_measures("Which benchmark do most speech papers here evaluate on?") == []
+    assert asked_measures("Which paper evaluates on the most benchmarks?")
