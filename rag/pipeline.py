@@ -54,7 +54,7 @@ from rag.retrieve import HybridRetriever
 from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, last_question, names_the_collection, question_shape
-from rag.superlatives import Measurement, asked_measures, find_extreme
+from rag.superlatives import AskedMeasure, Measurement, asked_measures, find_extreme
 from rag.terms import content_terms, split_sentences
 from rag.types import LINE_SHAPES, Answer, Draft, Event, PaperFilter, Shape, Source, Verdict
 
@@ -329,10 +329,10 @@ class Assistant:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
             floor = max(floor, self.settings.context.min_relevance_existence)
         close = bool(sources) and answer.signals["relevance"] >= floor  # a floor of 0 lets 0.0 by
-        measured = self._measured(answer) if close and shape is Shape.SUPERLATIVE else []
-        unstated = (
-            close and shape is Shape.SUPERLATIVE and not measured and self._asked_count(answer)
-        )
+        # Read once: what a superlative asks to compare ([] for every other shape).
+        asked = asked_measures(last_question(question)) if shape is Shape.SUPERLATIVE else []
+        measured = self._measured(answer, asked) if close and asked else []
+        unstated = close and asked and not measured and self._asked_count(answer, asked)
         if unstated:
             # "Which paper used the most microphones?": a count no abstract states cannot be
             # compared from them; shown a few passages, the model would still name one
@@ -345,29 +345,27 @@ class Assistant:
         return Retrieval(answer, papers, history, time.perf_counter(), measured)
 
     @staticmethod
-    def _asked_count(answer: Answer) -> str:
+    def _asked_count(answer: Answer, asked: list[AskedMeasure]) -> str:
         """What a superlative asks to count ("the most microphones" -> "microphones"), ''
         when it asks nothing countable. A size or share ("the largest gain") may be stated
         in other words than the question's ("twice as fast"); a count is stated as "N
         microphones"."""
         if _follows_papers(answer):
             return ""  # its few papers lack the figure; the model may still find the answer
-        counts = [a for a in asked_measures(last_question(answer.question)) if a.counts]
+        counts = [a for a in asked if a.counts]
         return " ".join(counts[0].noun) if counts else ""
 
-    def _measured(self, answer: Answer) -> list[Measurement]:
+    def _measured(self, answer: Answer, asked: list[AskedMeasure]) -> list[Measurement]:
         """A superlative's figures, extreme first (``rag.superlatives``), read from the
         ``superlative_pool`` papers closest to the question, or from the papers a follow-up
         is about ("Which of its corpora is the biggest?"); the first one's paper becomes
         source [1]. [] when the question names no measure or no abstract states one."""
-        if not asked_measures(last_question(answer.question)):
-            return []
         pool = [s for s in answer.sources if s.doc_id in answer.followed]
         if not _follows_papers(answer):
             count = self.settings.context.superlative_pool
             # Two chunks a paper: the dense retriever's candidates must reach that many.
             pool = self.retriever.search(answer.query, count, dense_hits=2 * count)
-        found = find_extreme(last_question(answer.question), pool)
+        found = find_extreme(asked, pool)
         if found:
             best = found[0].source
             others = [s for s in answer.sources if s.doc_id != best.doc_id]

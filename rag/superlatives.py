@@ -171,10 +171,11 @@ def _measured_noun(rest: str) -> list[str]:
     return noun
 
 
-def find_extreme(question: str, sources: list[Source]) -> list[Measurement]:
-    """The figures the sources state for the first measure of ``question`` they state any
-    for, ordered from the answer down (:func:`extreme`); [] when there is none."""
-    for asked in asked_measures(question):
+def find_extreme(measures: list[AskedMeasure], sources: list[Source]) -> list[Measurement]:
+    """The figures the sources state for the first of a question's ``measures``
+    (:func:`asked_measures`) they state any for, ordered from the answer down
+    (:func:`extreme`); [] when there is none."""
+    for asked in measures:
         found = extreme(asked, measurements(asked, sources))
         if found:
             return found

@@ -27,7 +27,7 @@ def _sources() -> list[Source]:
 
 
 def _winner(question: str) -> tuple[str, str] | None:
-    found = find_extreme(question, _sources())
+    found = find_extreme(asked_measures(question), _sources())
     return (found[0].source.title, found[0].number) if found else None
 
 
@@ -125,7 +125,7 @@ def _src(*texts: str) -> list[Source]:
     ],
 )
 def test_figures_are_read_as_written(question: str, texts: list[str], number: str) -> None:
-    found = find_extreme(question, _src(*texts))
+    found = find_extreme(asked_measures(question), _src(*texts))
     assert found and found[0].number == number
 
 
