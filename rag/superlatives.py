@@ -12,7 +12,7 @@ goes the ordinary way (the model, then the checks).
 
 What counts as measuring the asked thing is read off words alone: the measure's last
 word (or, for "model", "parameters") stands right after the number, at most two other
-words between ("3B model", "9B parameters", "41 dialects", "1,200 annotated recipes"),
+words between ("3B model", "9B parameters", "41 dialects", "1,350 annotated recipes"),
 and is not the first half of a longer name ("12 dialect classifiers" counts no dialects).
 No library does this (it is specific to comparing figures stated in abstracts).
 """
@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rag.checks.quantities import asked_unit
-from rag.terms import spelled_to_digits, split_sentences, word_stems
+from rag.terms import SCALE_WORDS, spelled_to_digits, split_sentences, word_stems
 from rag.types import Source
 
 _LARGEST = r"most|largest|biggest|highest|longest|greatest|widest|broadest|deepest"
@@ -66,19 +66,16 @@ _QUALITY = {
 _SIZE_WORDS = {"paramet", "param"}
 _SAME_MEASURE = {"model": _SIZE_WORDS}  # the one thing papers size in another unit
 _SIZE_FLOOR = {"model": 1e6}
-_SCALES = {
-    "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9,
-    "t": 1e12, "trillion": 1e12,
-}  # fmt: skip
+_SCALES = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12, **SCALE_WORDS}  # "7B", "7 billion"
 _NUMBER = re.compile(
     r"(?<![\w.^-])(?P<n>\d+(?:[.,]\d+)*)(?![.,]?\d)"
-    r"(?:\s*(?P<pct>%)|(?P<suffix>[KMBT])(?!\w)|\s+(?P<word>thousand|million|billion|trillion)\b"
+    rf"(?:\s*(?P<pct>%)|(?P<suffix>[KMBT])(?!\w)|\s+(?P<word>{'|'.join(SCALE_WORDS)})\b"
     r"|(?!\w))",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:[.,]\d+)*[KMBTkmbt]?|\S")
 # Between a number and its noun: more numbers of a range or list ("1B, 3B and 9B models").
-_IN_A_RANGE = {"-", ",", "to", "and", "or", "thousand", "million", "billion", "trillion"}
+_IN_A_RANGE = {"-", ",", "to", "and", "or", *SCALE_WORDS}
 # After the noun, a word that ends the phrase rather than extends the name.
 _ENDS_NAME = {
     "and", "or", "on", "in", "for", "from", "across", "by", "that", "which", "trained",
@@ -214,9 +211,8 @@ def measurements(asked: AskedMeasure, sources: list[Source]) -> list[Measurement
                 if unit and counted_here and not counts:
                     unit = ""
                 if unit:
-                    measured = _measurement(asked, source, sentence, match, unit)
-                    if measured is not None and _stem(unit) not in heads | sizes:
-                        measured = replace(measured, kind=_stem(unit))
+                    kind = "" if _stem(unit) in heads | sizes else _stem(unit)
+                    measured = _measurement(asked, source, sentence, match, unit, kind)
                     if measured is not None and not (measured.scaled and measured.value < floor):
                         found.append(measured)
     return found
@@ -267,7 +263,7 @@ def _measured_unit(
 
 
 def _measurement(
-    asked: AskedMeasure, source: Source, sentence: str, match: re.Match, unit: str
+    asked: AskedMeasure, source: Source, sentence: str, match: re.Match, unit: str, kind: str
 ) -> Measurement | None:
     digits = match.group("n").replace(",", "")
     try:
@@ -284,7 +280,7 @@ def _measurement(
     ):
         return None  # a year
     return Measurement(asked, source, sentence, match.group(0).strip(), value, unit, bool(scale),
-                       bool(match.group("pct")))  # fmt: skip
+                       bool(match.group("pct")), kind)  # fmt: skip
 
 
 def _one_unit(found: list[Measurement]) -> list[Measurement]:

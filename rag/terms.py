@@ -88,13 +88,14 @@ _UNITS = dict(
     eighteen=18, nineteen=19,
 )  # fmt: skip
 _TENS = dict(twenty=20, thirty=30, forty=40, fifty=50, sixty=60, seventy=70, eighty=80, ninety=90)
-_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 10**9, "trillion": 10**12}
+# Scale words after a number ("3 million"); rag.superlatives reads values with them too.
+SCALE_WORDS = {"thousand": 1_000, "million": 1_000_000, "billion": 10**9, "trillion": 10**12}
 _NUMBER_WORDS = {**_UNITS, **_TENS, "hundred": 100, "twice": 2}
 _SPELLED = re.compile(
     r"\b(?:"
-    + "|".join(_NUMBER_WORDS | _SCALES)
+    + "|".join(_NUMBER_WORDS | SCALE_WORDS)
     + r")(?:(?:\s+and\s+|[\s-]+)(?:"
-    + "|".join(_NUMBER_WORDS | _SCALES)
+    + "|".join(_NUMBER_WORDS | SCALE_WORDS)
     + r"))*\b",
     re.IGNORECASE,
 )
@@ -103,12 +104,12 @@ _SPELLED = re.compile(
 def _compose(words: list[str]) -> int:
     """["two", "hundred", "twelve"] -> 212. A trailing scale word is left off, the way
     digits are read: "three million" -> 3, like "3M"."""
-    while len(words) > 1 and words[-1] in _SCALES:
+    while len(words) > 1 and words[-1] in SCALE_WORDS:
         words = words[:-1]
     total = current = 0
     for word in words:
-        if word in _SCALES:
-            total, current = total + max(current, 1) * _SCALES[word], 0
+        if word in SCALE_WORDS:
+            total, current = total + max(current, 1) * SCALE_WORDS[word], 0
         elif word == "hundred":
             current = max(current, 1) * 100
         else:
@@ -122,9 +123,9 @@ def spelled_to_digits(text: str) -> str:
 
     def replace(match: re.Match) -> str:
         words = [w for w in re.split(r"[\s-]+", match.group(0).lower()) if w != "and"]
-        if all(w in _SCALES for w in words):
+        if all(w in SCALE_WORDS for w in words):
             return match.group(0)
-        scale = words[-1] if words[-1] in _SCALES else ""
+        scale = words[-1] if words[-1] in SCALE_WORDS else ""
         return f"{_compose(words)} {scale}".rstrip()
 
     return _SPELLED.sub(replace, text)
