@@ -1,8 +1,10 @@
 """Hybrid retrieval: dense (MiniLM in Chroma) + BM25, fused by reciprocal rank, grouped per paper.
 
-Dense alone misses exact names and numbers; BM25 alone misses paraphrases. Fusion is done
-here rather than with llama-index's QueryFusionRetriever because we keep each retriever's
-own score (the dense cosine drives the abstention floor) and group chunks into papers.
+Dense alone misses exact names and numbers; BM25 alone misses paraphrases. The dense
+side ranks a chunk by its own cosine plus its best sentence's (rag/sentence_scores.py).
+Fusion is done here rather than with llama-index's QueryFusionRetriever because we keep
+each retriever's own score (the dense cosine drives the abstention floor) and group
+chunks into papers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from rag.embedding import embedder_for
 from rag.filters import chroma_where
 from rag.keyword import author_names, load_keyword_index
+from rag.sentence_scores import SentenceScorer
 from rag.settings import Settings
 from rag.store import PaperStore
 from rag.types import PaperFilter, PaperMeta, Source, aliases_of
@@ -23,9 +26,14 @@ from rag.types import PaperFilter, PaperMeta, Source, aliases_of
 class _Candidate:
     meta: dict | None = None
     text: str | None = None
-    fused: float = 0.0
+    dense_share: float = 0.0  # the dense ranking's reciprocal-rank share
+    keyword_share: float = 0.0
     dense: float | None = None
     keyword: float | None = None
+
+    @property
+    def fused(self) -> float:
+        return self.dense_share + self.keyword_share
 
 
 class HybridRetriever:
@@ -38,6 +46,7 @@ class HybridRetriever:
         self.keyword = None
         self._where: dict | None = None  # a filtered view's Chroma clause (with_filter)
         self._papers: set[str] | None = None
+        self.sentences = SentenceScorer(self.embedder.embed_short)
         self.refresh()
 
     def with_filter(self, paper_filter: PaperFilter | None) -> HybridRetriever:
@@ -61,6 +70,7 @@ class HybridRetriever:
 
     def refresh(self) -> None:
         """Reload the keyword index after an ingest (Chroma sees new rows by itself)."""
+        self.sentences.clear()
         if self.settings.hybrid:
             # One assignment: a search running meanwhile keeps the index it started with.
             self.keyword = load_keyword_index(
@@ -97,16 +107,17 @@ class HybridRetriever:
         ``mode``: "hybrid" (both rankings fused, or dense alone when the settings turn BM25
         off), "dense" or "keyword" alone (benchmarks compare the three on one index).
         ``dense_hits``: chunks taken from the dense retriever (default ``candidate_k``):
-        more when many papers are wanted.
+        more when many papers are wanted. With ``sentence_scores`` (and no ``dense_hits``)
+        the dense side ranks the candidates by chunk plus best sentence cosine.
         """
         if mode not in ("hybrid", "dense", "keyword"):
             raise ValueError(f"unknown retrieval mode {mode!r}")
         top_k = top_k or self.settings.top_k
         rrf_k = self.settings.rrf_k
         candidates: dict[str, _Candidate] = {}
-
+        query_vector = None
         if mode != "keyword":
-            self._add_dense_hits(candidates, question, limit=dense_hits)
+            query_vector = self._add_dense_hits(candidates, question, limit=dense_hits)
 
         keyword = self.keyword if mode != "dense" else None
         if mode == "keyword" and keyword is None:
@@ -116,12 +127,35 @@ class HybridRetriever:
             for rank, hit in enumerate(hits):
                 cand = candidates.setdefault(hit.node.node_id, _Candidate())
                 cand.keyword = float(hit.score)
-                cand.fused += 1.0 / (rrf_k + rank + 1)
+                cand.keyword_share = 1.0 / (rrf_k + rank + 1)
             missing = [cid for cid, c in candidates.items() if c.meta is None]
             for cid, (meta, text) in self.store.get_chunks(missing).items():
                 candidates[cid].meta, candidates[cid].text = meta, text
-
+        # A wide search (``dense_hits``: the superlative scan's pool) is read whole, in no
+        # order: embedding its hundreds of sentences would only cost time.
+        if query_vector is not None and self.settings.sentence_scores and dense_hits is None:
+            self._rank_dense_by_sentences(candidates, query_vector)
         return self._group_by_paper(candidates, top_k)
+
+    def _rank_dense_by_sentences(self, candidates: dict[str, _Candidate], query_vector) -> None:
+        """Re-rank the dense side over every candidate chunk (the keyword retriever's too)
+        by the chunk's cosine plus its best sentence's (rag/sentence_scores.py). The
+        reported ``dense`` score stays the chunk's own cosine (the relevance floors are
+        calibrated on it); a chunk only BM25 found gets its cosine too, so that the floors
+        judge it by the same measure as the rest."""
+        import numpy as np
+
+        query = np.asarray(query_vector, dtype=np.float32)
+        texts = {cid: c.text for cid, c in candidates.items() if c.meta is not None and c.text}
+        unseen = [cid for cid in texts if candidates[cid].dense is None]
+        for cid, vector in self.store.embeddings(unseen).items():
+            candidates[cid].dense = float(np.asarray(vector, dtype=np.float32) @ query)
+        best_sentence = self.sentences.best(query, texts)
+        score = {cid: (candidates[cid].dense or 0.0) + best_sentence.get(cid, 0.0) for cid in texts}
+        for cand in candidates.values():
+            cand.dense_share = 0.0
+        for rank, cid in enumerate(sorted(score, key=score.get, reverse=True)):
+            candidates[cid].dense_share = 1.0 / (self.settings.rrf_k + rank + 1)
 
     def search_within(self, question: str, doc_ids: list[str]) -> list[Source]:
         """These papers (when indexed), scored against ``question`` by the dense retriever,
@@ -136,9 +170,10 @@ class HybridRetriever:
     def _add_dense_hits(
         self, candidates: dict[str, _Candidate], question: str,
         doc_ids: list[str] | None = None, limit: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> list[float]:  # fmt: skip
         """Add the dense retriever's chunks for ``question`` (of ``doc_ids`` only, if given)
-        to ``candidates``, with their cosine and reciprocal-rank share."""
+        to ``candidates``, with their cosine and reciprocal-rank share; returns the
+        question's vector."""
         query_vector = self.embedder.embed_query(question)
         hits = self.store.query(
             query_vector, limit or self.settings.candidate_k, doc_ids, self._where
@@ -146,7 +181,8 @@ class HybridRetriever:
         for rank, (cid, cosine, meta, text) in enumerate(hits):
             cand = candidates.setdefault(cid, _Candidate())
             cand.meta, cand.text, cand.dense = meta, text, cosine
-            cand.fused += 1.0 / (self.settings.rrf_k + rank + 1)
+            cand.dense_share = 1.0 / (self.settings.rrf_k + rank + 1)
+        return query_vector
 
     @staticmethod
     def _keyword_hits(keyword, question: str, papers: set[str] | None) -> list:

@@ -224,6 +224,11 @@ class Settings(BaseModel):
     candidate_k: int = Field(default=20, ge=1, description="Hits taken from each retriever.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     hybrid: bool = Field(default=True, description="Fuse BM25 with dense; false = dense only.")
+    sentence_scores: bool = Field(
+        default=True,
+        description="Rank the dense side by a chunk's cosine plus its best sentence's "
+        "(rag/sentence_scores.py); false = the chunk's cosine alone.",
+    )
     max_author_matches: int = Field(
         default=300,
         ge=1,

@@ -223,6 +223,13 @@ class PaperStore:
             )
         }
 
+    def embeddings(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        """Stored vectors of these chunks (those still in the collection)."""
+        if not chunk_ids:
+            return {}
+        page = self.collection.get(ids=chunk_ids, include=["embeddings"])
+        return dict(zip(page["ids"], page["embeddings"], strict=True))
+
     def abstracts(self, doc_ids: list[str]) -> dict[str, str]:
         """doc_id -> abstract, read from each paper's first chunk (where it is stored)."""
         ids = [f"{d}:0" for d in dict.fromkeys(doc_ids)]
