@@ -5,9 +5,9 @@ one thing the paper does ("is there work on X?", "which papers do X?") matches i
 when X is one sentence of several. Adding the cosine of the chunk's closest sentence to
 the chunk's own cosine ranks such papers higher, while a question about the paper as a
 whole (its name, its topic) still ranks by the chunk vector. Measured on the dev split:
-gold papers of several-paper questions in the top 5 went 36 -> 41 of 55, all dev gold
-papers 168 -> 176 of 198; single-fact and comparison calibration sets stayed within one
-paper (eval/results/README.md, "sentence scores").
+gold papers of several-paper questions in the top 5 went 36 -> 44 of 55, all dev gold
+papers 168 -> 180 of 198; the fact, comparison, yes/no and superlative calibration sets
+lost at most one gold paper's rank (eval/results/README.md, "Sentence scores").
 
 Sentences are embedded when a chunk is first a candidate and kept in memory (a process
 answering many questions embeds each chunk's sentences once), not at ingest: that keeps
