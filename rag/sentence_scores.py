@@ -17,6 +17,7 @@ a question's first candidates on 2 cores.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -34,15 +35,19 @@ class SentenceScorer:
         self._embed = embed
         self._cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._cache_chunks = cache_chunks
+        # The UI may search from several threads; the cache's order is shared state.
+        self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Forget cached vectors (after an ingest, chunk texts may have changed)."""
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
     def best(self, query_vector: np.ndarray, chunks: dict[str, str]) -> dict[str, float]:
         """Chunk id -> the highest cosine of one of its sentences with ``query_vector``
         (vectors are unit length, so a dot product). A chunk with no sentence gets none."""
-        vectors = self._vectors(chunks)
+        with self._lock:
+            vectors = self._vectors(chunks)
         return {cid: float(np.max(v @ query_vector)) for cid, v in vectors.items() if len(v)}
 
     def _vectors(self, chunks: dict[str, str]) -> dict[str, np.ndarray]:
