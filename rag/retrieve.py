@@ -13,6 +13,8 @@ import copy
 import json
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.embedding import embedder_for
 from rag.filters import chroma_where
 from rag.keyword import author_names, load_keyword_index
@@ -137,14 +139,14 @@ class HybridRetriever:
             self._rank_dense_by_sentences(candidates, query_vector)
         return self._group_by_paper(candidates, top_k)
 
-    def _rank_dense_by_sentences(self, candidates: dict[str, _Candidate], query_vector) -> None:
+    def _rank_dense_by_sentences(
+        self, candidates: dict[str, _Candidate], query_vector: list[float]
+    ) -> None:
         """Re-rank the dense side over every candidate chunk (the keyword retriever's too)
         by the chunk's cosine plus its best sentence's (rag/sentence_scores.py). The
         reported ``dense`` score stays the chunk's own cosine (the relevance floors are
         calibrated on it); a chunk only BM25 found gets its cosine too, so that the floors
         judge it by the same measure as the rest."""
-        import numpy as np
-
         query = np.asarray(query_vector, dtype=np.float32)
         texts = {cid: c.text for cid, c in candidates.items() if c.meta is not None and c.text}
         unseen = [cid for cid in texts if candidates[cid].dense is None]
