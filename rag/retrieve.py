@@ -150,7 +150,11 @@ class HybridRetriever:
         query = np.asarray(query_vector, dtype=np.float32)
         texts = {cid: c.text for cid, c in candidates.items() if c.meta is not None and c.text}
         unseen = [cid for cid in texts if candidates[cid].dense is None]
-        for cid, vector in self.store.embeddings(unseen).items():
+        stored = self.store.embeddings(unseen)
+        unstored = [cid for cid in unseen if cid not in stored]
+        if unstored:  # Chroma could not read them: the same model, on the same text
+            stored.update(zip(unstored, self.embed([texts[cid] for cid in unstored]), strict=True))
+        for cid, vector in stored.items():
             candidates[cid].dense = float(np.asarray(vector, dtype=np.float32) @ query)
         best_sentence = self.sentences.best(query, texts)
         score = {cid: (candidates[cid].dense or 0.0) + best_sentence.get(cid, 0.0) for cid in texts}

@@ -224,10 +224,19 @@ class PaperStore:
         }
 
     def embeddings(self, chunk_ids: list[str]) -> dict[str, list[float]]:
-        """Stored vectors of these chunks (those still in the collection)."""
+        """Stored vectors of these chunks; {} when Chroma cannot read them (the caller
+        embeds the texts instead)."""
         if not chunk_ids:
             return {}
-        page = self.collection.get(ids=chunk_ids, include=["embeddings"])
+        from chromadb.errors import InternalError
+
+        try:
+            page = self.collection.get(ids=chunk_ids, include=["embeddings"])
+        except InternalError:
+            # Seen after an ingest killed half way and finished by a second run: searches
+            # and metadata reads work, but reading some rows' vectors fails ("Error finding
+            # id"). A search must not fail on it.
+            return {}
         return dict(zip(page["ids"], page["embeddings"], strict=True))
 
     def abstracts(self, doc_ids: list[str]) -> dict[str, str]:
