@@ -11,8 +11,8 @@ lost at most one gold paper's rank (eval/results/README.md, "Sentence scores").
 
 Sentences are embedded when a chunk is first a candidate and kept in memory (a process
 answering many questions embeds each chunk's sentences once), not at ingest: that keeps
-the index format and the ingest time unchanged, and costs ~0.25 s for the ~100 sentences of
-a question's first candidates on 2 cores.
+the index format and the ingest time unchanged, and costs about a quarter of a second for
+the sentences of a question's first candidates on 2 cores.
 """
 
 from __future__ import annotations
