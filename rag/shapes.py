@@ -170,8 +170,11 @@ _OF_EACH = re.compile(
     r"\b(?:each(?!\s+other)|both of them|which of (?:them|the two)|either of them|respectively)\b",
     re.IGNORECASE,
 )
+# A title in quotes names a paper as a capitalised word does: "'Sparse Quill' and Harrow".
+QUOTED = r"(?:'[^']+'|\"[^\"]+\"|\u2018[^\u2019]+\u2019|\u201c[^\u201d]+\u201d)"
 _TWO_NAMED = re.compile(
-    rf"(?<!^){NAME_WORD}(?:'s)?\s+and\s+(?:the\s+)?{NAME_WORD}|\band\b[^.?!;:]{{1,90}}?\bboth\b"
+    rf"(?<!^){NAME_WORD}(?:'s)?\s+and\s+(?:the\s+)?(?:{NAME_WORD}|{QUOTED})"
+    rf"|\band\b[^.?!;:]{{1,90}}?\bboth\b|^\s*(?i:both)\s+(?:{NAME_WORD}|{QUOTED})\s+and\b"
 )
 _COMPARATIVE = re.compile(
     r"\b(?:more|less|fewer|better|worse|larger|smaller|bigger|higher|lower|faster|slower|"

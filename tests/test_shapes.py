@@ -128,6 +128,13 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
         ),
         ("How many speakers read each sentence in the Quill corpus?", Shape.FACT),
         ("Which papers use Quill and Harrow, and which result does each report?", Shape.SEVERAL),
+        # Titles in quotes name papers as capitalised words do.
+        (
+            "Both 'Sparse adapters for speech' and 'Tokens without transcripts' skip labels. "
+            "At what stage does each one help?",
+            Shape.COMPARISON,
+        ),
+        ("Both Quill and the Harrow paper report on noise; what does each find?", Shape.COMPARISON),
     ],
 )
 def test_question_shape(question: str, shape: Shape) -> None:
@@ -155,6 +162,11 @@ def test_existence_questions_are_answered_yes_which_paper_ones_by_name() -> None
         ("Could you compare Spindle and Marrow?", ("Spindle", "Marrow")),
         ("How do their methods differ?", None),
         ("Quill and Harrow both compete against Spindle. Which data does each use?",
+         ("Quill", "Harrow")),
+        ("Both 'Sparse adapters for speech' and 'Tokens without transcripts' skip labels. "
+         "At what stage does each one help?",
+         ("'Sparse adapters for speech'", "'Tokens without transcripts'")),
+        ("Both Quill and the Harrow paper report on noise; what does each find?",
          ("Quill", "Harrow")),
     ],
 )  # fmt: skip
