@@ -51,7 +51,7 @@ from rag.prompt import (
     trim_to_sentence,
 )
 from rag.retrieve import HybridRetriever
-from rag.selection import asked_of_one_side, comparison_sides, listed, plausible, relevance
+from rag.selection import comparison_sides, listed, plausible, relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, last_question, names_the_collection, question_shape
 from rag.superlatives import AskedMeasure, Measurement, asked_measures, find_extreme
@@ -621,8 +621,7 @@ class Assistant:
             yield f"{lead}{bullet}{scaffold}"
             block = sources_block(answer.query, [paper], self.retriever.embed_short,
                                   self.settings.context.line_sentences)  # fmt: skip
-            asked = asked_of_one_side(answer.question, paper) if compare else answer.question
-            messages = build_messages(asked, block, job, note, one_source=True)
+            messages = build_messages(answer.question, block, job, note, one_source=True)
             stats, pieces = GenerationStats(), []
             yield from self._generate(answer, messages, stats, pieces,
                                       reply_prefix=scaffold, one_line=True,

@@ -74,8 +74,8 @@ _SIDES = [
         rf"(?P<b>.+?){_END}",
         re.I,
     ),
-    # "Both 'Sparse Quill' and Harrow prune heads. What does each keep?"
-    # (case matters: names are capitalised or hold a digit)
+    # "Both 'Sparse Quill' and Harrow prune heads. What does each keep?" (case matters:
+    # names are capitalised or hold a digit)
     re.compile(
         rf"^\s*(?i:both)\s+(?P<a>{QUOTED}|{_NAMED})\s+and\s+(?i:the\s+)?(?P<b>{QUOTED}|{_NAMED})"
     ),
@@ -116,58 +116,3 @@ def comparison_sides(question: str) -> tuple[str, str] | None:
             if a and b:
                 return a, b
     return None
-
-
-def own_and_other_side(paper: Source, sides: tuple[str, str]) -> tuple[str, str]:
-    """(the side ``paper`` is, the other side) of a comparison: the side more of whose
-    words the paper's title and abstract hold."""
-    held = content_terms(f"{paper.title} {paper.text}")
-    shares = [len(content_terms(side) & held) / max(1, len(content_terms(side))) for side in sides]
-    return (sides[0], sides[1]) if shares[0] >= shares[1] else (sides[1], sides[0])
-
-
-_NAME_TOKEN = re.compile(rf"(?<![\w-]){NAME_WORD}")
-
-
-def other_side_names(own: str, other: str, paper: Source) -> set[str]:
-    """The names the other side goes by ("Harrow") that neither this side nor this paper
-    uses: a line about this paper that says them is describing the other one."""
-    mine = f"{own} {paper.title} {paper.text}"
-    names = {name.strip("'.-") for name in _NAME_TOKEN.findall(other)}
-    return {
-        name
-        for name in names
-        if len(name) > 1
-        and name.lower() != name
-        and not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", mine)
-    }
-
-
-OTHER_SIDE = "the other paper"
-
-
-def asked_of_one_side(question: str, paper: Source) -> str:
-    """A comparison question as put to one of its papers, the other side named only as
-    "the other paper" ("How does Quill differ from Harrow in the data it needs?" -> "How
-    does Quill differ from the other paper in the data it needs?" for Quill's abstract).
-    Each part is written from one abstract; a question that names both sides led the
-    model to write about the side it was not shown. The other side's words that are not
-    names (what is compared) stay. Other questions come back unchanged."""
-    sides = comparison_sides(question)
-    if not sides:
-        return question
-    own, other = own_and_other_side(paper, sides)
-    if quoted := re.search(QUOTED, other):  # a title in quotes goes whole
-        return question.replace(quoted.group(0), OTHER_SIDE)
-    names = {re.sub(r"'s$", "", name) for name in other_side_names(own, other, paper)}
-    if not names:
-        return question
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    # "the Harrow paper", "Harrow's", "Harrow and Marrow-2" -> "the other paper"
-    run = rf"(?:{alternatives})(?:[\s-]+(?:{alternatives}))*"
-    pattern = re.compile(
-        rf"(?<![\w-])(?:the\s+)?{run}(?![\w-])(?P<owner>'s)?"
-        rf"(?:\s+(?:paper|study|work|model|models|method|approach|framework)\b)?",
-        re.IGNORECASE,
-    )
-    return pattern.sub(lambda m: OTHER_SIDE + (m.group("owner") or ""), question)

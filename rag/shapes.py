@@ -171,7 +171,8 @@ _OF_EACH = re.compile(
     re.IGNORECASE,
 )
 # A title in quotes names a paper as a capitalised word does: "'Sparse Quill' and Harrow".
-QUOTED = r"(?:'[^']+'|\"[^\"]+\"|\u2018[^\u2019]+\u2019|\u201c[^\u201d]+\u201d)"
+# Quotes, not apostrophes: none opens after a letter ("Quill's") or closes before one.
+QUOTED = r"(?<!\w)(?:'[^']+'|\"[^\"]+\"|\u2018[^\u2019]+\u2019|\u201c[^\u201d]+\u201d)(?!\w)"
 _TWO_NAMED = re.compile(
     rf"(?<!^){NAME_WORD}(?:'s)?\s+and\s+(?:the\s+)?(?:{NAME_WORD}|{QUOTED})"
     rf"|\band\b[^.?!;:]{{1,90}}?\bboth\b|^\s*(?i:both)\s+(?:{NAME_WORD}|{QUOTED})\s+and\b"

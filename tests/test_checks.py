@@ -45,10 +45,6 @@ def test_a_comparison_part_is_cut_where_it_turns_to_the_other_paper() -> None:
     assert part.notes == ["[1]: the part on the other paper was cut"]
     about_the_other = draft(" is compared with Harrow.", asked, Shape.COMPARISON, [QUILL])
     assert OtherPaperCheck()(about_the_other).check == "other_paper"
-    # Each part is asked with the other side called "the other paper"; the model may say it.
-    echoed = draft(" adds sparse adapters. The other paper learns tokens.", asked,
-                   Shape.COMPARISON, [QUILL])  # fmt: skip
-    assert OtherPaperCheck()(echoed) is None and echoed.text == " adds sparse adapters."
     # Not a comparison part (or no second side): untouched.
     fact = draft("Quill adds adapters, while Harrow learns tokens [1].", asked, Shape.FACT)
     assert OtherPaperCheck()(fact) is None and "Harrow" in fact.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rag.context import closest_sentence, excerpts
 from rag.loaders import load_default_corpus
 from rag.retrieve import HybridRetriever
-from rag.selection import asked_of_one_side, listed, plausible, relevance
+from rag.selection import listed, plausible, relevance
 from rag.settings import ContextSettings, Settings
 from rag.terms import split_sentences
 from rag.types import Source
@@ -114,27 +114,3 @@ def test_keyword_search_leaves_out_the_words_that_ask_for_papers() -> None:
         "Is there on image tiling in this ?"
     )
     assert keyword_query("Papers?") == "Papers?"  # nothing else to search for: kept
-
-
-def test_each_side_of_a_comparison_is_asked_with_the_other_side_unnamed() -> None:
-    # A part is written from one abstract: naming the other side led the model to describe
-    # the paper it was not shown.
-    question = "How does Quill differ from Harrow in the data it needs?"
-    quill, harrow = source(0), source(1, rank=2)
-    assert asked_of_one_side(question, quill) == (
-        "How does Quill differ from the other paper in the data it needs?"
-    )
-    assert asked_of_one_side(question, harrow) == (
-        "How does the other paper differ from Harrow in the data it needs?"
-    )
-    both = (
-        "Both Quill and 'Learning Audio Tokens without Transcripts' skip labels. "
-        "What does each use?"
-    )
-    assert asked_of_one_side(both, quill).startswith("Both Quill and the other paper skip")
-    assert asked_of_one_side(both, harrow).startswith("Both the other paper and 'Learning")
-    owned = "How does Quill's way of adapting differ from the Harrow paper's?"
-    assert asked_of_one_side(owned, quill).endswith("differ from the other paper's?")
-    assert asked_of_one_side(owned, harrow).startswith("How does the other paper's way")
-    # Not a comparison: unchanged.
-    assert asked_of_one_side("Which data does Quill use?", quill) == "Which data does Quill use?"

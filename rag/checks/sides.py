@@ -13,11 +13,36 @@ from __future__ import annotations
 
 import re
 
-from rag.selection import OTHER_SIDE, comparison_sides, other_side_names, own_and_other_side
-from rag.terms import split_sentences
-from rag.types import Draft, Shape, Verdict
+from rag.selection import comparison_sides
+from rag.shapes import NAME_WORD
+from rag.terms import content_terms, split_sentences
+from rag.types import Draft, Shape, Source, Verdict
 
+
+def own_and_other_side(paper: Source, sides: tuple[str, str]) -> tuple[str, str]:
+    """(the side ``paper`` is, the other side) of a comparison: the side more of whose
+    words the paper's title and abstract hold."""
+    held = content_terms(f"{paper.title} {paper.text}")
+    shares = [len(content_terms(side) & held) / max(1, len(content_terms(side))) for side in sides]
+    return (sides[0], sides[1]) if shares[0] >= shares[1] else (sides[1], sides[0])
+
+
+_NAME_TOKEN = re.compile(rf"(?<![\w-]){NAME_WORD}")
 _CLAUSE = re.compile(r",?\s+(?:while|whereas|but|unlike)\s+|;\s+|,\s+and\s+")
+
+
+def other_side_names(own: str, other: str, paper: Source) -> set[str]:
+    """The names the other side goes by ("Harrow") that neither this side nor this paper
+    uses: a line about this paper that says them is describing the other one."""
+    mine = f"{own} {paper.title} {paper.text}"
+    names = {name.strip("'.-") for name in _NAME_TOKEN.findall(other)}
+    return {
+        name
+        for name in names
+        if len(name) > 1
+        and name.lower() != name
+        and not re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", mine)
+    }
 
 
 def without_other_side(text: str, names: set[str]) -> str:
@@ -58,11 +83,8 @@ class OtherPaperCheck:
         if sides is None:
             return None
         paper = draft.sources[0]
-        names = other_side_names(*own_and_other_side(paper, sides), paper)
-        # The part was asked with the other side called "the other paper"
-        # (rag.selection.asked_of_one_side); the model may repeat the phrase.
-        names |= {OTHER_SIDE, OTHER_SIDE.capitalize()}
-        kept = without_other_side(draft.text, names)
+        kept = without_other_side(draft.text, other_side_names(*own_and_other_side(paper, sides),
+                                                               paper))  # fmt: skip
         if kept == draft.text:
             return None
         draft.notes.append(f"[{paper.rank}]: the part on the other paper was cut")
