@@ -233,9 +233,10 @@ class PaperStore:
         try:
             page = self.collection.get(ids=chunk_ids, include=["embeddings"])
         except InternalError:
-            # Seen after an ingest killed half way and finished by a second run: searches
-            # and metadata reads work, but reading some rows' vectors fails ("Error finding
-            # id"). A search must not fail on it.
+            # Embedded Chroma in a process that opened the folder before another process
+            # (a `rag ingest` in another terminal) added rows: it reads their metadata from
+            # SQLite but not their vectors ("Error finding id"; they are not in its dense
+            # search either, until it restarts). A search must not fail on it.
             return {}
         return dict(zip(page["ids"], page["embeddings"], strict=True))
 
