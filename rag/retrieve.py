@@ -71,13 +71,27 @@ class HybridRetriever:
         return self._papers
 
     def refresh(self) -> None:
-        """Reload the keyword index after an ingest (Chroma sees new rows by itself)."""
+        """Reload the keyword index after this process's ingest (its Chroma client sees
+        its own new rows by itself)."""
         self.sentences.clear()
+        self._chunks_seen = self.store.count()
         if self.settings.hybrid:
             # One assignment: a search running meanwhile keeps the index it started with.
             self.keyword = load_keyword_index(
                 self.store, self.settings.keyword_dir, self.settings.candidate_k, self.keyword
             )
+
+    def changed_elsewhere(self) -> tuple[int, int] | None:
+        """(chunks when last loaded, chunks now) when another process (a `rag ingest` in
+        another terminal) changed the index since, else None.
+
+        This process's searches do not reach that process's papers until it restarts:
+        its keyword index was built before them, and embedded Chroma loads a folder's
+        vectors once per process (it reads the new rows' metadata, not their vectors).
+        Counting is one SQL count, so it is asked before every question.
+        """
+        now = self.store.count()
+        return (self._chunks_seen, now) if now != self._chunks_seen else None
 
     def count_papers(self) -> int:
         """Number of papers indexed.

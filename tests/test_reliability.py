@@ -225,3 +225,26 @@ def test_ui_with_auth_refuses_strangers(corpus_settings: Settings) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_an_app_is_told_when_another_process_changed_its_index(tmp_path: Path) -> None:
+    # An app (this process) keeps its index open while `rag ingest` runs in another
+    # terminal: it cannot search the new papers until it restarts, and must say so.
+    first, both = tmp_path / "first.jsonl", tmp_path / "both.jsonl"
+    docs = _write_docs(both, 24)
+    first.write_text("".join(json.dumps(d) + "\n" for d in docs[:12]))
+    settings = Settings.load(data_dir=tmp_path / "data")
+    ingest_papers(load_papers([first]), settings, files=[first], progress=False)
+    retriever = HybridRetriever(settings)
+    assert retriever.changed_elsewhere() is None
+    before = retriever.store.count()
+
+    again = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", str(both), "--quiet"],
+        cwd=ROOT, env=_env(tmp_path / "data"), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    seen, now = retriever.changed_elsewhere()
+    assert seen == before < now
+    # A retriever loaded after the change has nothing to report.
+    assert HybridRetriever(Settings.load(data_dir=tmp_path / "data")).changed_elsewhere() is None

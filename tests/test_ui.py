@@ -59,6 +59,9 @@ LIBRARY = r"""@article{quenby2021,
 """
 
 
+DATA_DIRS: dict[str, Path] = {}  # the app's data folder, by its URL
+
+
 @pytest.fixture(scope="module")
 def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app started the README's way, on an empty data folder, on 127.0.0.1."""
@@ -88,6 +91,7 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         wait_until_up(url, proc, log, timeout=600)
         assert "first start: indexed the shipped corpus" in log.read_text()
+        DATA_DIRS[url] = data_dir
         yield url
     finally:
         proc.terminate()
@@ -318,4 +322,26 @@ def test_collection_picker_switches_the_papers_asked_about(ui_url: str, browser)
     assert "Lantern" in source.locator("summary").inner_text()
     assert "Quénby and Tal (2021)" in source.locator("summary").inner_text()
     assert "Journal of Invented Surveys" in source.text_content()
+    page.close()
+
+
+def test_an_ingest_from_another_terminal_is_announced(ui_url: str, browser, tmp_path: Path) -> None:
+    # Last in this file: it adds a paper to the app's index behind the app's back. The app
+    # cannot search it until it restarts (embedded Chroma, README), and says so.
+    paper = tmp_path / "later.jsonl"
+    paper.write_text(json.dumps({
+        "title": "Beacon: Ranking Tide Tables by Hand",
+        "abstract": "Beacon ranks 321 made-up tide tables by hand and finds none of them tidy.",
+    }) + "\n")  # fmt: skip
+    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(paper), "--quiet"],
+                   env=subprocess_env(RAG_DATA_DIR=str(DATA_DIRS[ui_url])), check=True,
+                   capture_output=True, timeout=600)  # fmt: skip
+    page = browser.new_page()
+    page.goto(ui_url, wait_until="load")
+    page.locator("#status").get_by_text("papers indexed").wait_for(timeout=60_000)
+    page.locator("#settings").get_by_text("Settings").click()
+    page.locator("#sources-only input[type=checkbox]").check()
+    _ask(page, "Is there work on ranking tide tables?")
+    page.get_by_text("restart the app to search those papers").first.wait_for(timeout=60_000)
+    _wait_for_answer(page, answers_before=0)
     page.close()

@@ -55,12 +55,20 @@ def paper_filter(year: str = "", author: str = "", venue: str = "", category: st
     return PaperFilter(start, end, author or "", venue or "", category or "")
 
 
+# Shown before each answer while the index on disk holds what this app cannot search.
+STALE_INDEX = (
+    "Another process (e.g. rag ingest) changed this index after the app loaded it: restart "
+    "the app to search those papers; answers until then leave them out."
+)
+
+
 def build_app(assistant: Assistant):
     """The Blocks app (not launched)."""
     import gradio as gr
 
     settings = assistant.settings
     assistants = {settings.collection: assistant}  # one per collection asked about
+    uploading = [0]  # this app's uploads under way: their new rows are not another process's
     # Counted once per collection; uploads report the new totals themselves.
     papers = {settings.collection: assistant.retriever.count_papers()}
 
@@ -101,7 +109,10 @@ def build_app(assistant: Assistant):
         turn = len(session["blocks"])
         history = list(session["dialog"])
         try:
-            asked = current(session).filtered(paper_filter(year, author, venue, category))
+            here = current(session)
+            if not uploading[0] and here.retriever.changed_elsewhere():
+                gr.Warning(STALE_INDEX)
+            asked = here.filtered(paper_filter(year, author, venue, category))
             if sources_only:
                 sources = asked.search(question, history, top_k=int(top_k))
                 chat.append({"role": "assistant", "content": sources_only_html(sources)})
@@ -170,8 +181,12 @@ def build_app(assistant: Assistant):
         try:
             progress(0, desc="Reading the file")
             here = current(session)
-            report = add_file(Path(path), Path(path).name, here.settings, True, skip_bad)
-            here.retriever.refresh()
+            uploading[0] += 1
+            try:
+                report = add_file(Path(path), Path(path).name, here.settings, True, skip_bad)
+            finally:
+                here.retriever.refresh()
+                uploading[0] -= 1
         except RagError as exc:
             gr.Warning(str(exc))
             return f"⚠️ Not added: {html.escape(str(exc))}. The index is unchanged.", gr.skip()
