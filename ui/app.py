@@ -58,7 +58,7 @@ def paper_filter(year: str = "", author: str = "", venue: str = "", category: st
 # Shown before each answer while the index on disk holds what this app cannot search.
 STALE_INDEX = (
     "Another process (e.g. rag ingest) changed this index after the app loaded it: restart "
-    "the app to search those papers; answers until then leave them out."
+    "the app to search those papers; until then answers may leave them out."
 )
 
 
