@@ -18,20 +18,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from eval.dataset import corpus_for, load_questions
+from eval.harness import parse_overrides
 from rag.retrieve import HybridRetriever
 from rag.settings import Settings
 
 DEPTHS = (1, 3, 5)
 
 
-def _overrides(spec: str) -> dict[str, str]:
-    pairs = [p.split("=", 1) for p in spec.split(",") if p.strip()]
-    return {name.strip(): value.strip() for name, value in pairs}
-
-
 def gold_ranks(path: Path, specs: list[str]) -> dict[tuple[str, str], Counter]:
     """(kind or "all", spec) -> counts of gold papers at each depth, and ``n``."""
-    retrievers = {spec: HybridRetriever(Settings.load(**_overrides(spec))) for spec in specs}
+    retrievers = {spec: HybridRetriever(Settings.load(**parse_overrides([spec]))) for spec in specs}
     papers = corpus_for(next(iter(retrievers.values())).settings)
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for question in load_questions(path, papers, path.stem):
