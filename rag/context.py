@@ -92,13 +92,20 @@ def _trim_to_words(
         del chosen[s][i]
 
 
+def closest_sentences(query: str, source: Source, embed: Embed, count: int) -> list[str]:
+    """The abstract's ``count`` sentences closest to the question, in the abstract's order."""
+    sentences = [s for s in split_sentences(source.text) if not is_instruction(s)]
+    if len(sentences) <= count:
+        return sentences
+    vectors = np.asarray(embed([query, *sentences]))
+    closest = np.argsort(-(vectors[1:] @ vectors[0]))[:count]
+    return [sentences[int(i)] for i in sorted(closest)]
+
+
 def closest_sentence(query: str, source: Source, embed: Embed) -> str:
     """The abstract's one sentence closest to the question (a line's quoted fallback)."""
-    sentences = [s for s in split_sentences(source.text) if not is_instruction(s)]
-    if len(sentences) <= 1:
-        return sentences[0] if sentences else ""
-    vectors = np.asarray(embed([query, *sentences]))
-    return sentences[int(np.argmax(vectors[1:] @ vectors[0]))]
+    closest = closest_sentences(query, source, embed, 1)
+    return closest[0] if closest else ""
 
 
 def sources_block(

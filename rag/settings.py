@@ -112,6 +112,13 @@ class ReplySettings(BaseModel):
         description="A yes/no reply ends with the cited abstract's sentence closest to the "
         "question, quoted, unless its finding already holds that sentence's words.",
     )
+    comparison_quotes: int = Field(
+        default=2,
+        ge=0,
+        description="A comparison's part on each paper ends with that abstract's sentences "
+        "closest to the question (up to this many, those the part does not already hold), "
+        "quoted: the model's two sentences often miss the detail the sides differ in.",
+    )
 
 
 class CheckSettings(BaseModel):

@@ -9,12 +9,13 @@ import json
 import pytest
 
 from rag.checks import build_gates
-from rag.context import closest_sentence
+from rag.context import closest_sentence, closest_sentences
 from rag.ingest import ingest_papers
 from rag.loaders import load_papers
 from rag.markers import cited_numbers
 from rag.pipeline import Assistant
 from rag.settings import Settings
+from rag.terms import content_terms
 from rag.types import Answer, Shape
 from tests.conftest import SMALL_GENERATOR, make_settings
 from tests.made_up import PAPERS
@@ -87,6 +88,29 @@ def test_a_comparison_cites_both_named_papers(made_up: Assistant) -> None:
     answer = made_up.ask("How does Quill differ from Harrow?")
     assert answer.shape is Shape.COMPARISON and not answer.abstained
     assert set(_cited_titles(answer)) == {QUILL, HARROW}
+
+
+def test_a_comparisons_parts_quote_each_papers_closest_sentences(made_up: Assistant) -> None:
+    question = "How does Quill differ from Harrow?"
+    answer = made_up.ask(question)
+    assert not answer.abstained and answer.shape is Shape.COMPARISON
+    cited = {c.doc_id for c in answer.citations}
+    papers = [s for s in answer.sources if s.doc_id in cited]
+    assert len(papers) == 2
+    said = content_terms(answer.answer)
+    for paper in papers:
+        # Each paper's closest sentences are quoted, unless its part already says them.
+        for sentence in closest_sentences(answer.query, paper, made_up.retriever.embed_short, 2):
+            assert sentence in answer.answer or content_terms(sentence) <= said
+    replies = made_up.settings.replies
+    saved = replies.comparison_quotes
+    try:
+        replies.comparison_quotes = 0
+        unquoted = made_up.ask(question)
+        assert "The abstract:" not in unquoted.answer
+        assert {c.doc_id for c in unquoted.citations} == cited
+    finally:
+        replies.comparison_quotes = saved
 
 
 def test_a_comparison_is_asked_whether_its_papers_state_the_answer(made_up: Assistant) -> None:
