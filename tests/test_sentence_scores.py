@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import embedder_for
+from rag.embedding import RememberedVectors, embedder_for
 from rag.sentence_scores import SentenceScorer
 from rag.settings import Settings
 from rag.terms import split_sentences
@@ -132,3 +132,23 @@ def test_the_cache_is_bounded(tmp_path: Path) -> None:
         scorer.best(query, {f"p{n}:0": paper["abstract"]})
     scorer.best(query, {"p0:0": TOPICAL[0]["abstract"]})  # evicted: embedded again
     assert embed.texts == sum(len(split_sentences(p["abstract"])) for p in TOPICAL) + 2
+
+
+def test_remembered_vectors_embed_each_text_once_and_forget_the_oldest(tmp_path: Path) -> None:
+    embed = _Counting(make_settings(tmp_path))
+    remembered = RememberedVectors(embed, size=3)
+    sentences = split_sentences(BURIED["abstract"])[:3]
+
+    vectors = remembered([sentences[0], sentences[1], sentences[0]])
+    assert embed.texts == 2  # a repeated text is embedded once
+    direct = embed.embedder.embed_short(sentences[:2])
+    assert np.allclose(vectors[0], direct[0], atol=1e-4)
+    assert np.allclose(vectors[2], direct[0], atol=1e-4)
+    assert np.allclose(vectors[1], direct[1], atol=1e-4)
+
+    remembered([sentences[1], sentences[2]])
+    assert embed.texts == 3  # only the new sentence
+    remembered(["A fourth, made-up sentence about whistles."])  # the oldest (sentences[0]) goes
+    remembered([sentences[0]])
+    assert embed.texts == 5
+    assert remembered([]).shape[0] == 0
