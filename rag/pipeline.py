@@ -458,7 +458,8 @@ class Assistant:
                 answer.notes.append("the model gave no finding; quoting the best source")
             if opener:
                 text, raw = f"{opener} {text}", f"{opener} {raw}"
-        draft = Draft(answer.question, answer.query, answer.shape, context, text)
+        top = answer.sources[: self.settings.context.context_sources]
+        draft = Draft(answer.question, answer.query, answer.shape, context, text, retrieved=top)
         if answer.query == answer.question:
             # A follow-up ("Who built it?") does not say on its own what it asks about,
             # and asked whether the sources answer it the model mostly says no (dev split).

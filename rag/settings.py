@@ -146,6 +146,12 @@ class CheckSettings(BaseModel):
     unit_window_after: int = Field(
         default=5, ge=0, description="Words after a number searched for its unit."
     )
+    common_name_share: float | None = Field(
+        default=0.5,
+        description="A fact reply to 'Which <thing> ...?' is withheld unless it names something "
+        "the question did not (a word with a digit or a capital) that fewer than this share "
+        "of its sources hold (a name most share is the field's); unset: not checked.",
+    )
     min_answerable_lead: float | None = Field(
         default=0.25,
         description="A fact's draft is withheld when the model, asked whether its sources "

@@ -221,6 +221,8 @@ class Draft:
     notes: list[str] = field(default_factory=list)
     invalid_citations: list[int] = field(default_factory=list)
     yes_lead: Callable[..., float] | None = None  # (job, block=None) -> lead
+    # The question's top retrieved papers (read or not): what the field's words are.
+    retrieved: list[Source] = field(default_factory=list)
 
     @property
     def reply(self) -> str:

@@ -12,6 +12,7 @@ from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, Re
 from rag.checks.premise import PremiseCheck, marked_terms
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck, is_refusal
 from rag.checks.sides import OtherPaperCheck
+from rag.checks.specific import SpecificAnswerCheck, names_in
 from rag.settings import CheckSettings, Settings
 from rag.types import Draft, Shape, Source
 from tests.made_up import source
@@ -26,7 +27,8 @@ def draft(text: str, question: str, shape: Shape = Shape.FACT, sources=None, **k
 def test_checks_run_in_one_listed_order_with_unique_names() -> None:
     names = [c.name for c in build_checks(CheckSettings())]
     assert names == ["other_paper", "refusal", "answer_margin", "citations", "premise",
-                     "restatement", "numbers", "quantity", "grounding", "answerable"]  # fmt: skip
+                     "restatement", "numbers", "quantity", "grounding", "specific",
+                     "answerable"]  # fmt: skip
 
 
 def test_a_grounded_fact_passes_every_check() -> None:
@@ -261,3 +263,36 @@ def test_answerable_asks_only_fact_drafts_and_withholds_below_its_lead() -> None
                       yes_lead=lead_of(0.1))).check == "answerable"  # fmt: skip
     assert gate(draft("Quill adds adapters [1].", question, yes_lead=lead_of(-5.0))) is None
     assert len(asked) == before + 1
+
+
+def test_a_which_question_needs_an_answer_that_names_something() -> None:
+    check = SpecificAnswerCheck(0.5)
+    question = "Which optimizer trains Quill's adapters?"
+    vague = draft("Quill places its sparse adapters after every second encoder layer [1].",
+                  question)  # fmt: skip
+    verdict = check(vague)
+    assert verdict is not None and verdict.check == "specific" and "optimizer" in verdict.reason
+    assert check(draft("Quill trains its adapters with Adafactor [1].", question)) is None
+    assert check(draft("It uses a learning rate of 3e-4 [1].", question)) is None
+    # Other questions are not this check's: "what", a paper asked for, yes/no; nor unset.
+    assert check(draft(vague.text, "What optimizer trains Quill's adapters?")) is None
+    assert check(draft(vague.text, "Which paper adds sparse adapters?")) is None
+    assert check(draft(vague.text, question, Shape.YESNO)) is None
+    assert SpecificAnswerCheck(None)(draft(vague.text, question)) is None
+
+
+def test_a_name_most_retrieved_papers_share_is_not_an_answer() -> None:
+    shared = [Source(n, f"asr-{n}", f"Made-up ASR paper {n}", "An ASR system for radio.", 0.5,
+                     0.5, 0.5, "") for n in (1, 2, 3)]  # fmt: skip
+    question = "Which encoder does Quill freeze?"
+    answer = "The ASR encoder is frozen [1]."
+    assert check_verdict(answer, question, retrieved=shared) == "specific"
+    assert check_verdict(answer, question, retrieved=shared[:1]) is None  # one paper's name
+    # A capital that only opens a sentence ("Quill", "Both") does not make a name.
+    assert names_in("Quill beats GPT-4 and XLM-R. Both run on 8 GPUs.") == {
+        "gpt-4", "xlm-r", "8", "gpus"}  # fmt: skip
+
+
+def check_verdict(text: str, question: str, **kw) -> str | None:
+    verdict = SpecificAnswerCheck(0.5)(draft(text, question, **kw))
+    return verdict.check if verdict else None

@@ -13,6 +13,7 @@ from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, Re
 from rag.checks.premise import PremiseCheck
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck
 from rag.checks.sides import OtherPaperCheck
+from rag.checks.specific import SpecificAnswerCheck
 from rag.settings import CheckSettings
 from rag.types import Draft, Shape, Verdict
 
@@ -34,6 +35,7 @@ def build_checks(settings: CheckSettings) -> list[Check]:
             (settings.unit_window_before, settings.unit_window_after), settings.min_quantity_lead
         ),
         GroundingCheck(settings.min_grounding),
+        SpecificAnswerCheck(settings.common_name_share),
         AnswerableCheck(settings.min_answerable_lead),
     ]
 
