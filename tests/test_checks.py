@@ -267,15 +267,15 @@ def test_answerable_asks_only_fact_drafts_and_withholds_below_its_lead() -> None
 
 def test_a_which_question_needs_an_answer_that_names_something() -> None:
     check = SpecificAnswerCheck(0.5)
-    question = "Which optimizer trains Quill's adapters?"
+    question = "Which vocoder turns Quill's output into audio?"
     vague = draft("Quill places its sparse adapters after every second encoder layer [1].",
                   question)  # fmt: skip
     verdict = check(vague)
-    assert verdict is not None and verdict.check == "specific" and "optimizer" in verdict.reason
-    assert check(draft("Quill trains its adapters with Adafactor [1].", question)) is None
-    assert check(draft("It uses a learning rate of 3e-4 [1].", question)) is None
+    assert verdict is not None and verdict.check == "specific" and "vocoder" in verdict.reason
+    assert check(draft("Quill feeds its output to WaveQuill [1].", question)) is None
+    assert check(draft("It uses the vocoder of release 3 [1].", question)) is None
     # Other questions are not this check's: "what", a paper asked for, yes/no; nor unset.
-    assert check(draft(vague.text, "What optimizer trains Quill's adapters?")) is None
+    assert check(draft(vague.text, "What vocoder turns Quill's output into audio?")) is None
     assert check(draft(vague.text, "Which paper adds sparse adapters?")) is None
     assert check(draft(vague.text, question, Shape.YESNO)) is None
     assert SpecificAnswerCheck(None)(draft(vague.text, question)) is None
@@ -289,8 +289,8 @@ def test_a_name_most_retrieved_papers_share_is_not_an_answer() -> None:
     assert check_verdict(answer, question, retrieved=shared) == "specific"
     assert check_verdict(answer, question, retrieved=shared[:1]) is None  # one paper's name
     # A capital that only opens a sentence ("Quill", "Both") does not make a name.
-    assert names_in("Quill beats GPT-4 and XLM-R. Both run on 8 GPUs.") == {
-        "gpt-4", "xlm-r", "8", "gpus"}  # fmt: skip
+    assert names_in("Quill beats Harrow-2 and ASRNet. Both run on 3 TPUs.") == {
+        "harrow-2", "asrnet", "3", "tpus"}  # fmt: skip
 
 
 def check_verdict(text: str, question: str, **kw) -> str | None:

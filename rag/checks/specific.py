@@ -1,12 +1,12 @@
 """A reply to "Which <thing> ...?" must name one.
 
-Asked "Which optimizer does Quill use?" about an abstract that names none, the 1.5B model
-answers anyway, with what the abstract does say ("Quill uses a sparse update rule [1]."):
+Asked "Which vocoder does Quill use?" about an abstract that names none, the 1.5B model
+answers anyway, with what the abstract does say ("Quill decodes speech in one pass [1]."):
 every word is grounded and it asked "do the sources state the answer?" says yes, so the
 other checks pass it. A reply that answers "which" names something: a name or a number
 (a word with a digit or a capital letter that does not merely start a sentence) that the
-question did not already give. A name most of the sources share ("LLM" in a collection of
-language-model papers) is the field's word, not an answer.
+question did not already give. A name most of the sources share ("ASR" in a collection of
+speech papers) is the field's word, not an answer.
 
 Measured on questions never reported: withheld two wrong answers and no right one on the
 abstention calibration set, nothing on the fact calibration set (eval/results/README.md).
@@ -22,7 +22,7 @@ from rag.shapes import last_question
 from rag.terms import split_sentences
 from rag.types import Draft, Shape, Verdict
 
-# "Which optimizer ...", "In which venue ...": the thing asked for comes right after "which".
+# "Which vocoder ...", "In which venue ...": the thing asked for comes right after "which".
 _WHICH = re.compile(r"^\s*(?:(?:in|on|from|by|at|for|with)\s+)?which\s+(?P<thing>\w+)", re.I)
 # Those ask for a paper: list and "which paper" replies name it by rule (``rag.shapes``).
 _PAPER_WORDS = {"paper", "papers", "study", "studies", "work", "works", "article", "articles"}
@@ -30,8 +30,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9][\w.+-]*[\w+]|[A-Za-z0-9]")
 
 
 def names_in(text: str) -> set[str]:
-    """The words of ``text`` that name something (lower case): with a digit ("7B"), a
-    capital after the first letter ("GPT", "XLM-R"), or a capital not opening a sentence."""
+    """The words of ``text`` that name something (lower case): with a digit ("Quill-2"), a
+    capital after the first letter ("ASRNet"), or a capital not opening a sentence."""
     names = set()
     for sentence in split_sentences(text):
         for position, match in enumerate(_TOKEN.finditer(sentence)):
