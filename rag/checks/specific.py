@@ -2,8 +2,8 @@
 
 Asked "Which vocoder does Quill use?" about an abstract that names none, the 1.5B model
 answers anyway, with what the abstract does say ("Quill decodes speech in one pass [1]."):
-every word is grounded and it asked "do the sources state the answer?" says yes, so the
-other checks pass it. A reply that answers "which" names something: a name or a number
+every word is grounded and, asked "do the sources state the answer?", it says yes, so
+the other checks pass it. A reply that answers "which" names something: a name or a number
 (a word with a digit or a capital letter that does not merely start a sentence) that the
 question did not already give. A name most of the sources share ("ASR" in a collection of
 speech papers) is the field's word, not an answer.
