@@ -21,7 +21,11 @@ _DIRECT_VERBS = (
 )
 _INTRODUCED = re.compile(
     rf"\b(?:{_DIRECT_VERBS}|proposed|introducing|term|develop|develops|build|builds|"
-    r"construct|constructs|create|creates|curate|curates)\b[^.]{0,40}$",
+    r"construct|constructs|create|creates|curate|curates)\b[^.]{0,40}$"
+    # "... we build an evaluation dataset, Quill-Noise, which ...": the kind of thing, then
+    # its name in apposition.
+    r"|\b(?:dataset|benchmark|framework|model|method|approach|corpus|suite|toolkit|system|"
+    r"algorithm|metric|architecture|pipeline|technique|agent)s?,\s*$",
     re.IGNORECASE,
 )
 # "we introduce Quill": a name written like an ordinary capitalised word counts only when

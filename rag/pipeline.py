@@ -472,7 +472,7 @@ class Assistant:
         if verdict is not None:
             self._abstain(answer, verdict)
             return
-        if yes_no and self.settings.replies.quote_yes_no:
+        if yes_no and self.settings.replies.yes_no_quotes:
             quoted = self._evidence(answer, draft.text, context)
             if quoted:
                 yield quoted
@@ -505,11 +505,12 @@ class Assistant:
         yield text
 
     def _evidence(self, answer: Answer, text: str, context: list[Source]) -> str:
-        """The cited source's own sentence closest to the question, quoted after a yes/no
-        finding ('' when the finding already holds its words): the model's finding
-        restates the point without the number or name that settles it."""
+        """The cited source's own sentences closest to the question, quoted after a yes/no
+        finding (those the finding does not already hold): the model's finding restates
+        the point without the number or name that settles it."""
         cited = cited_sources(text, context)
-        return self._quoted(answer.query, cited[0] if cited else context[0], text, 1)
+        count = self.settings.replies.yes_no_quotes
+        return self._quoted(answer.query, cited[0] if cited else context[0], text, count)
 
     def _quoted(self, query: str, paper: Source, line: str, count: int) -> str:
         """' The abstract: "..." [n]': up to ``count`` of the paper's sentences closest to

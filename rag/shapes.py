@@ -19,6 +19,7 @@ Examples (made-up papers):
 - "Which study compares pruning with distillation?"    -> EXISTENCE (its topic compares)
 - "What is the largest model Quill trains?"            -> FACT (a superlative of one paper)
 - "So, can you tell me whether Quill needs labels?"    -> YESNO (chat lead-ins removed)
+- "In the Quill paper, did pruning slow decoding?"     -> YESNO (a scene-setting phrase first)
 
 Measured on made-up questions in chat wording (``python -m eval.shape_accuracy``): the
 set these rules were written against, and a held-out set written apart from them.
@@ -217,6 +218,13 @@ _LEAD_INS = re.compile(
     r"|(?:besides|apart from|other than|except for|beyond)\s+[^,?]{1,60},)\s*",
     re.IGNORECASE,
 )
+# "In the Quill paper, does pruning help?", "According to Harrow, is ...?": a phrase that
+# sets the scene before the comma; the question proper starts after it.
+_PREFACE = re.compile(
+    r"^\s*(?:in|for|across|among|within|according to|on|from|with|at)\s+"
+    r"(?![^,?]*\b(?:what|which|who|whom|whose|how|when|where|why)\b)[^,?]{1,80},\s*",
+    re.IGNORECASE,
+)
 # "Tell me whether Quill helps": the clause after "whether"/"if" asks yes or no.
 _WHETHER_LEAD = re.compile(r"^\s*(?:whether|if)\b\s*", re.IGNORECASE)
 
@@ -249,6 +257,8 @@ def _asks_yes_no(question: str, asks_for_a_paper: bool) -> bool:
     if choice or asks_for_a_paper:
         return False
     if _YESNO.search(question) or _YESNO.search(clause) or _WHETHER_LEAD.search(question):
+        return True
+    if _YESNO.search(_PREFACE.sub("", question, count=1)):
         return True
     if _TAG.search(question):  # "Quill uses adapters, right?"
         return True
@@ -304,7 +314,10 @@ def question_shape(question: str) -> Shape:
     # "Which paper compares pruning with distillation?" asks for a paper: what it compares
     # is its topic.
     existence = bool(
-        _EXISTENCE.search(q) or _EXISTENCE.search(last) or _asks_for_a_paper(asked_clause(last))
+        _EXISTENCE.search(q)
+        or _EXISTENCE.search(last)
+        or _EXISTENCE.search(_PREFACE.sub("", last, count=1))
+        or _asks_for_a_paper(asked_clause(last))
     )
     several = several or (existence and bool(_HOW_THEY_DIFFER.search(q)))
     # "Does Quill differ from Harrow?" asks yes or no; "How does Quill differ ...?" compares.

@@ -30,6 +30,12 @@ from rag.types import Source
         (r"This work introduces \QuillSet, a corpus. \QuillSet has 5 tasks. \QuillSet grows.",
          None),
         ("We propose new ICL methods. ICL templates are simplified. ICL helps.", None),
+        # Named in apposition after the kind of thing it is, far from the verb.
+        ("Parsers fail on noisy audio. We construct a multi-speaker speech perturbation "
+         "evaluation dataset, "
+         "Quill-Noise, with nine kinds of noise.", "Quill-Noise"),
+        # A comma after the kind of thing, then an ordinary word: no name.
+        ("We evaluate the model, Bayesian decoding and pruning on SpindleBench.", None),
     ],
 )  # fmt: skip
 def test_paper_name(abstract: str, name: str | None) -> None:

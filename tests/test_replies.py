@@ -9,7 +9,7 @@ import json
 import pytest
 
 from rag.checks import build_gates
-from rag.context import closest_sentence, closest_sentences
+from rag.context import closest_sentences
 from rag.ingest import ingest_papers
 from rag.loaders import load_papers
 from rag.markers import cited_numbers
@@ -233,17 +233,23 @@ def test_a_comparison_with_one_side_missing_from_the_collection_abstains(
     assert made_up.ask("How does Quill differ from Harrow?").abstained is False
 
 
-def test_a_yes_no_finding_is_followed_by_its_sources_closest_sentence(made_up: Assistant) -> None:
+def test_a_yes_no_finding_is_followed_by_its_sources_closest_sentences(made_up: Assistant) -> None:
     question = "Does Spindle decode faster after pruning?"
     sources = made_up.search(question)
     spindle = next(s for s in sources if s.title == SPINDLE)
     answer = Answer(question, question, "", False, sources, Shape.YESNO)
-    closest = closest_sentence(question, spindle, made_up.retriever.embed_short)
-    # A finding that does not hold it gets the cited abstract's closest sentence, quoted.
+    count = made_up.settings.replies.yes_no_quotes
+    closest = closest_sentences(question, spindle, made_up.retriever.embed_short, count)
+    assert count >= 2 and len(closest) >= 2
+    # A finding that holds none of them gets the cited abstract's closest sentences, quoted.
     added = made_up._evidence(answer, f"Yes: it is quicker [{spindle.rank}].", sources)
-    assert added == f' The abstract: "{closest}" [{spindle.rank}]'
-    # A finding that already holds that sentence's words gets nothing more.
-    assert made_up._evidence(answer, f"Yes: {closest} [{spindle.rank}]", sources) == ""
+    assert added == f' The abstract: "{" ".join(closest)}" [{spindle.rank}]'
+    # One the finding already holds is not quoted again.
+    held = made_up._evidence(answer, f"Yes: {closest[0]} [{spindle.rank}]", sources)
+    assert held == f' The abstract: "{" ".join(closest[1:])}" [{spindle.rank}]'
+    # A finding that holds them all gets nothing more.
+    said = " ".join(closest)
+    assert made_up._evidence(answer, f"Yes: {said} [{spindle.rank}]", sources) == ""
 
 
 def test_what_is_a_name_gets_the_title_that_glosses_it() -> None:

@@ -135,6 +135,12 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
             Shape.COMPARISON,
         ),
         ("Both Quill and the Harrow paper report on noise; what does each find?", Shape.COMPARISON),
+        # A phrase that sets the scene before the comma (tests/data/shape_cases_heldout3.jsonl's
+        # misses): the question proper starts after it.
+        ("In the Spindle paper, did pruning slow down decoding?", Shape.YESNO),
+        ("According to Harrow, is transcribed speech needed at all?", Shape.YESNO),
+        ("For the speech papers here, is there one on pruning?", Shape.EXISTENCE),
+        ("In the Quill paper, which corpus is used?", Shape.FACT),
     ],
 )
 def test_question_shape(question: str, shape: Shape) -> None:
