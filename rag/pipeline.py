@@ -51,7 +51,7 @@ from rag.prompt import (
     trim_to_sentence,
 )
 from rag.retrieve import HybridRetriever
-from rag.selection import comparison_sides, listed, plausible, relevance
+from rag.selection import comparison_sides, listed, plausible, relevance, sentence_relevance
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, last_question, names_the_collection, question_shape
 from rag.superlatives import AskedMeasure, Measurement, asked_measures, find_extreme
@@ -320,15 +320,22 @@ class Assistant:
 
         answer.signals["relevance"] = relevance(query, sources[0]) if sources else 0.0
         papers: list[Source] = []
+        sides_relevance = None
         if shape in LINE_SHAPES:
             papers, sides_relevance = self._papers(answer)
             if sides_relevance is not None:
                 answer.signals["relevance"] = sides_relevance
-        floor = self.settings.context.min_relevance
+        settings = self.settings.context
+        measure, floor = answer.signals["relevance"], settings.min_relevance
+        by_sentence = sentence_relevance(query, sources[0]) if sources else None
         if shape is Shape.EXISTENCE:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
-            floor = max(floor, self.settings.context.min_relevance_existence)
-        close = bool(sources) and answer.signals["relevance"] >= floor  # a floor of 0 lets 0.0 by
+            floor = max(floor, settings.min_relevance_existence)
+        elif by_sentence is not None and sides_relevance is None and \
+                settings.min_sentence_relevance is not None:  # fmt: skip
+            answer.signals["sentence_relevance"] = by_sentence
+            measure, floor = by_sentence, settings.min_sentence_relevance
+        close = bool(sources) and measure >= floor  # a floor of 0 lets 0.0 by
         # Read once: what a superlative asks to compare ([] for every other shape).
         asked = asked_measures(last_question(question)) if shape is Shape.SUPERLATIVE else []
         measured = self._measured(answer, asked) if close and asked else []

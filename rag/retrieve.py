@@ -32,6 +32,7 @@ class _Candidate:
     keyword_share: float = 0.0
     dense: float | None = None
     keyword: float | None = None
+    sentence: float | None = None  # best sentence cosine, when sentences were scored
 
     @property
     def fused(self) -> float:
@@ -174,6 +175,8 @@ class HybridRetriever:
             candidates[cid].dense = float(np.asarray(vector, dtype=np.float32) @ query)
         best_sentence = self.sentences.best(query, texts)
         score = {cid: (candidates[cid].dense or 0.0) + best_sentence.get(cid, 0.0) for cid in texts}
+        for cid, cosine in best_sentence.items():
+            candidates[cid].sentence = cosine
         for cand in candidates.values():
             cand.dense_share = 0.0
         for rank, cid in enumerate(sorted(score, key=score.get, reverse=True)):
@@ -231,10 +234,12 @@ class HybridRetriever:
                     title_is_derived=bool(cand.meta.get("title_is_derived", False)),
                     meta=PaperMeta.from_metadata(cand.meta),
                     aliases=aliases_of(cand.meta),
+                    sentence_score=cand.sentence,
                 )
                 continue
             source.dense_score = _max(source.dense_score, cand.dense)
             source.keyword_score = _max(source.keyword_score, cand.keyword)
+            source.sentence_score = _max(source.sentence_score, cand.sentence)
         ranked = list(best.values())[:top_k]
         # A paper's abstract is stored on its first chunk only (rag/chunking.py).
         missing = [s.doc_id for s in ranked if not s.text]

@@ -23,9 +23,26 @@ def relevance(query: str, source: Source) -> float:
 
     Acronyms and coined names embed poorly but match exactly; the bonus lets them count.
     """
+    return (source.dense_score or 0.0) + COVERAGE_WEIGHT * _coverage(query, source)
+
+
+def sentence_relevance(query: str, source: Source) -> float | None:
+    """:func:`relevance` with the higher of the paper's best sentence cosine and its
+    chunk's, or None when its sentences were not scored.
+
+    A question about one thing a paper does matches that sentence closely and the chunk's
+    averaged vector weakly; a question about nothing here matches no sentence. On dev and
+    the calibration sets the best sentence separates the two better (eval/results/README.md).
+    """
+    if source.sentence_score is None:
+        return None
+    cosine = max(source.sentence_score, source.dense_score or 0.0)
+    return cosine + COVERAGE_WEIGHT * _coverage(query, source)
+
+
+def _coverage(query: str, source: Source) -> float:
     terms = content_terms(query)
-    coverage = len(terms & content_terms(f"{source.title} {source.text}")) / max(1, len(terms))
-    return (source.dense_score or 0.0) + COVERAGE_WEIGHT * coverage
+    return len(terms & content_terms(f"{source.title} {source.text}")) / max(1, len(terms))
 
 
 def plausible(query: str, sources: list[Source], settings: ContextSettings) -> list[Source]:

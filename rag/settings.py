@@ -27,6 +27,13 @@ class ContextSettings(BaseModel):
     min_relevance: float = Field(
         default=0.30, description="Below this top relevance, abstain without generating."
     )
+    min_sentence_relevance: float | None = Field(
+        default=0.37,
+        description="Below this top relevance measured by the best paper's closest sentence "
+        "(rag.selection.sentence_relevance), abstain without generating; used instead of "
+        "min_relevance for every shape but existence and a comparison of named papers, "
+        "when sentences were scored. Unset: min_relevance decides.",
+    )
     min_relevance_existence: float = Field(
         default=0.47,
         description="The floor for 'is there work on / which paper' questions: only "

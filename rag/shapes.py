@@ -86,7 +86,8 @@ _EXISTENCE = re.compile(
     r"can you (?:find|point|recommend)|i(?:'m| am) looking for|"
     r"(?:if|whether) there(?:'s|\s+is|\s+are|\s+exists?)|any\s+(?:\w+\s+)?"
     rf"{_PAPER})\b"
-    rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_PAPER}\b"
+    # "What does the paper on Quill find?" asks what a paper says, not for one.
+    rf"|^\s*(?:which|what)\s+(?!{_AUX}\b){_ADJ}{{0,2}}{_PAPER}\b"
     # "Which benchmark tests ...?" asks for a paper; "Which benchmark Quill reports on?" a fact.
     rf"|^\s*(?:which|what)\s+{_ADJ}{{0,2}}{_METHOD}\s+(?!{_AUX}\b)(?-i:(?![A-Z]))\w+"
     r"|^\s*(?:name|find|show me|point me to|recommend|suggest)\s+(?:me\s+)?(?:a|an|the|one)\b"

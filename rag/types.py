@@ -158,6 +158,9 @@ class Source:
     title_is_derived: bool = False  # the layout had no title: ``title`` is its first words
     meta: PaperMeta = field(default_factory=PaperMeta)
     aliases: list[str] = field(default_factory=list)  # other titles its records gave it
+    # Best cosine of one of its sentences with the question, when the dense side scored
+    # sentences (rag/sentence_scores.py); None otherwise.
+    sentence_score: float | None = None
 
     def to_dict(self) -> dict:
         """JSON form used by the CLI and the UI."""
@@ -170,6 +173,9 @@ class Source:
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 4),
             "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
+            "sentence_score": None
+            if self.sentence_score is None
+            else round(self.sentence_score, 4),
             "cite": self.meta.author_year(),
             **self.meta.to_dict(),
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rag.context import closest_sentence, excerpts
 from rag.loaders import load_default_corpus
 from rag.retrieve import HybridRetriever
-from rag.selection import listed, plausible, relevance
+from rag.selection import listed, plausible, relevance, sentence_relevance
 from rag.settings import ContextSettings, Settings
 from rag.terms import split_sentences
 from rag.types import Source
@@ -23,6 +23,46 @@ def test_off_topic_questions_fall_below_the_floor_and_a_papers_own_title_clears_
     titled = [p for p in load_default_corpus() if not p.title_is_derived][:5]
     for paper in titled:
         assert relevance(paper.title, retriever.search(paper.title)[0]) >= floor
+
+
+def test_the_closest_sentence_floor_passes_titles_and_not_off_topic_questions(
+    corpus_settings: Settings,
+) -> None:
+    retriever = HybridRetriever(corpus_settings)
+    floor = corpus_settings.context.min_sentence_relevance
+    assert floor is not None
+    for question in ("What is the capital of Australia?", "How do I bake sourdough bread?"):
+        top = retriever.search(question)[0]
+        assert top.sentence_score is not None
+        assert sentence_relevance(question, top) < floor
+    titled = [p for p in load_default_corpus() if not p.title_is_derived][:5]
+    for paper in titled:
+        top = retriever.search(paper.title)[0]
+        # Never below the chunk's own measure: the higher of the two cosines counts.
+        assert sentence_relevance(paper.title, top) >= max(floor, relevance(paper.title, top))
+
+
+def test_the_floor_reads_the_closest_sentence_except_for_existence_questions(
+    assistant, corpus_settings: Settings
+) -> None:
+    from rag.pipeline import Assistant
+
+    def with_floor(floor: float | None) -> Assistant:
+        settings = corpus_settings.model_copy(deep=True)
+        settings.context.min_sentence_relevance = floor
+        return Assistant(settings, retriever=assistant.retriever)
+
+    title = next(p.title for p in load_default_corpus() if not p.title_is_derived)
+    question = f"What does '{title}' report?"
+    answer = with_floor(1.5).retrieve_or_abstain(question).answer
+    assert answer.abstained and answer.abstain_check == "relevance"
+    assert answer.signals["sentence_relevance"] < 1.5  # a cosine plus at most 0.25
+    # Unset, the chunk's relevance and ``min_relevance`` decide, as before.
+    answer = with_floor(None).retrieve_or_abstain(question).answer
+    assert not answer.abstained and "sentence_relevance" not in answer.signals
+    # "Is there work on ...?" keeps its own floor on the chunk's relevance.
+    existence = with_floor(1.5).retrieve_or_abstain(f"Is there work on {title}?").answer
+    assert not existence.abstained and "sentence_relevance" not in existence.signals
 
 
 def test_plausible_sources_are_the_best_and_those_close_to_it() -> None:

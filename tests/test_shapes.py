@@ -141,6 +141,8 @@ def test_question_shape_in_chat_wording(question: str, shape: Shape) -> None:
         ("According to Harrow, is transcribed speech needed at all?", Shape.YESNO),
         ("For the speech papers here, is there one on pruning?", Shape.EXISTENCE),
         ("In the Quill paper, which corpus is used?", Shape.FACT),
+        # Asks what a paper says, not for a paper.
+        ("What does the paper on Spindle report about decoding speed?", Shape.FACT),
     ],
 )
 def test_question_shape(question: str, shape: Shape) -> None:
