@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -32,7 +32,8 @@ class ContextSettings(BaseModel):
         description="Below this top relevance measured by the best paper's closest sentence "
         "(rag.selection.sentence_relevance), abstain without generating; used instead of "
         "min_relevance for every shape but existence and a comparison of named papers, "
-        "when sentences were scored. Unset: min_relevance decides.",
+        "when sentences were scored. None ('none' in env vars and flags): min_relevance "
+        "decides.",
     )
     min_relevance_existence: float = Field(
         default=0.47,
@@ -378,6 +379,9 @@ class Settings(BaseModel):
             group = next(
                 (g for g in GROUPS if name in cls.model_fields[g].annotation.model_fields), None
             )
+            owner = cls if group is None else cls.model_fields[group].annotation
+            if _is_unset(value) and _optional_number(owner.model_fields[name].annotation):
+                value = None  # "RAG_MIN_ANSWER_MARGIN=none": the check is off
             if group is None:
                 values[name] = value
             else:
@@ -411,3 +415,13 @@ class Settings(BaseModel):
     def keyword_dir(self) -> Path:
         """Persisted BM25 index folder (per collection)."""
         return self.data_dir / "bm25" / self.collection
+
+
+def _is_unset(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() in ("none", "off")
+
+
+def _optional_number(annotation: Any) -> bool:
+    """A ``float | None`` or ``int | None`` field: one that "none" or "off" can unset."""
+    args = get_args(annotation)
+    return type(None) in args and any(a in (int, float) for a in args)
