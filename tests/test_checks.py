@@ -12,7 +12,7 @@ from rag.checks.grounding import GroundingCheck, NumbersCheck, QuantityCheck, Re
 from rag.checks.premise import PremiseCheck, marked_terms
 from rag.checks.refusal import AnswerMarginCheck, RefusalCheck, is_refusal
 from rag.checks.sides import OtherPaperCheck
-from rag.checks.specific import SpecificAnswerCheck, names_in
+from rag.checks.specific import SpecificAnswerCheck, abbreviates, names_in
 from rag.settings import CheckSettings, Settings
 from rag.types import Draft, Shape, Source
 from tests.made_up import source
@@ -291,6 +291,14 @@ def test_a_name_most_retrieved_papers_share_is_not_an_answer() -> None:
     # A capital that only opens a sentence ("Quill", "Both") does not make a name.
     assert names_in("Quill beats Harrow-2 and ASRNet. Both run on 3 TPUs.") == {
         "harrow-2", "asrnet", "3", "tpus"}  # fmt: skip
+
+
+def test_initials_of_the_questions_own_words_are_not_an_answer() -> None:
+    question = "Which voice activity detectors does Quill run before decoding?"
+    assert check_verdict("Quill runs VADs before decoding [1].", question) == "specific"
+    assert check_verdict("Quill runs HarrowGate before decoding [1].", question) is None
+    assert abbreviates("VAD", question) and abbreviates("VADs", question)
+    assert not abbreviates("QVD", question) and not abbreviates("V2", question)
 
 
 def check_verdict(text: str, question: str, **kw) -> str | None:

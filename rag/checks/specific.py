@@ -5,8 +5,9 @@ answers anyway, with what the abstract does say ("Quill decodes speech in one pa
 every word is grounded and, asked "do the sources state the answer?", it says yes, so
 the other checks pass it. A reply that answers "which" names something: a name or a number
 (a word with a digit or a capital letter that does not merely start a sentence) that the
-question did not already give. A name most of the sources share ("ASR" in a collection of
-speech papers) is the field's word, not an answer.
+question did not already give, nor abbreviates ("VAD" for "voice activity detection"). A name
+most of the sources share ("ASR" in a collection of speech papers) is the field's word,
+not an answer.
 
 Measured on questions never reported: withheld two wrong answers and no right one on the
 abstention calibration set, nothing on the fact calibration set (eval/results/README.md).
@@ -42,6 +43,15 @@ def names_in(text: str) -> set[str]:
     return names
 
 
+def abbreviates(name: str, question: str) -> bool:
+    """Is ``name`` the initials of consecutive words of the question ("VADs" for "... voice
+    activity detectors ...")? Such a name restates what was asked; it answers nothing."""
+    letters = name.lower().removesuffix("s")
+    if len(letters) < 2 or not letters.isalpha():
+        return False
+    return letters in "".join(w[0] for w in re.findall(r"[a-z][\w-]*", question.lower()))
+
+
 class SpecificAnswerCheck:
     """Withholds a fact reply to "Which <thing> ...?" that names nothing new (module
     docstring); a name in at least ``common_share`` of the question's top retrieved papers
@@ -61,7 +71,11 @@ class SpecificAnswerCheck:
         if not asked or asked.group("thing").lower() in _PAPER_WORDS:
             return None
         question = draft.question.lower()
-        new = {n for n in names_in(strip_markers(draft.text)) if n not in question}
+        new = {
+            n
+            for n in names_in(strip_markers(draft.text))
+            if n not in question and not abbreviates(n, question)
+        }
         sources = [f"{s.title} {s.text}".lower() for s in draft.retrieved or draft.sources]
         common = max(2, math.ceil(self.common_share * len(sources)))
         if any(sum(n in s for s in sources) < common for n in new):
