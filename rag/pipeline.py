@@ -327,14 +327,14 @@ class Assistant:
                 answer.signals["relevance"] = sides_relevance
         settings = self.settings.context
         measure, floor = answer.signals["relevance"], settings.min_relevance
-        by_sentence = sentence_relevance(query, sources[0]) if sources else None
         if shape is Shape.EXISTENCE:
             # Nothing but retrieval says "yes, there is work on it": it must be surer.
             floor = max(floor, settings.min_relevance_existence)
-        elif by_sentence is not None and sides_relevance is None and \
-                settings.min_sentence_relevance is not None:  # fmt: skip
-            answer.signals["sentence_relevance"] = by_sentence
-            measure, floor = by_sentence, settings.min_sentence_relevance
+        elif sources and sides_relevance is None and settings.min_sentence_relevance is not None:
+            by_sentence = sentence_relevance(query, sources[0])
+            if by_sentence is not None:  # None: its sentences were not scored
+                answer.signals["sentence_relevance"] = by_sentence
+                measure, floor = by_sentence, settings.min_sentence_relevance
         close = bool(sources) and measure >= floor  # a floor of 0 lets 0.0 by
         # Read once: what a superlative asks to compare ([] for every other shape).
         asked = asked_measures(last_question(question)) if shape is Shape.SUPERLATIVE else []
