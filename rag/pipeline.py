@@ -35,6 +35,7 @@ from rag.condense import (
 from rag.context import closest_sentence, closest_sentences, sources_block
 from rag.errors import RagError
 from rag.generator import GenerationStats
+from rag.likelihood import likeliest_first
 from rag.markers import MARKER, cited_sources, strip_markers
 from rag.naming import paper_name
 from rag.prompt import (
@@ -51,7 +52,14 @@ from rag.prompt import (
     trim_to_sentence,
 )
 from rag.retrieve import HybridRetriever
-from rag.selection import comparison_sides, listed, plausible, relevance, sentence_relevance
+from rag.selection import (
+    closeness,
+    comparison_sides,
+    listed,
+    plausible,
+    relevance,
+    sentence_relevance,
+)
 from rag.settings import Settings
 from rag.shapes import asks_existence_yes, last_question, names_the_collection, question_shape
 from rag.superlatives import AskedMeasure, Measurement, asked_measures, find_extreme
@@ -389,6 +397,8 @@ class Assistant:
         # is not this answer's: its timings count as if it had gone straight on.
         answer.started += time.perf_counter() - retrieval.decided
         start = answer.started
+        if not answer.abstained and answer.shape is Shape.EXISTENCE:
+            retrieval.papers = self._likeliest_first(answer) or retrieval.papers
         yield Event("sources", sources=answer.sources)
         if not answer.abstained:
             question, history = answer.question, retrieval.history
@@ -613,6 +623,44 @@ class Assistant:
             return listed(answer.query, answer.sources, settings)[:2] or answer.sources[:1], None
         presumed = not asks_existence_yes(answer.question)  # "Which papers" vs "Are there"
         return listed(answer.query, answer.sources, settings, at_least_two=presumed), None
+
+    def _likeliest_first(self, answer: Answer) -> list[Source] | None:
+        """Puts first the top paper that makes the question likeliest to the model, when it
+        beats the retriever's first by ``likelihood_margin`` (``rag.likelihood``), and
+        returns the papers the reply is then about; None when the order stands.
+
+        A follow-up about the previous answer's papers keeps them first."""
+        settings = self.settings.context
+        count = settings.likelihood_candidates
+        if not count or len(answer.sources) < 2 or answer.followed:
+            return None
+        first = answer.sources[0]
+        close = [s for s in answer.sources[1:count]
+                 if closeness(first) - closeness(s) < settings.likelihood_gap]  # fmt: skip
+        if not close:
+            return None
+        started = time.perf_counter()
+        candidates = [first, *close]
+        blocks = [sources_block(answer.query, [paper], self.retriever.embed_short,
+                                settings.likelihood_sentences) for paper in candidates]  # fmt: skip
+
+        def score(messages: list[dict], reply: str) -> float:
+            return self.generator.option_logprobs(messages, [reply])[0]
+
+        ordered, scores = likeliest_first(
+            answer.question, candidates, blocks, score, settings.likelihood_margin
+        )
+        # How far the likeliest paper leads the retriever's first (0: it is the first).
+        answer.signals["likelihood_lead"] = max(scores) - scores[0]
+        answer.timings["likelihood_s"] = time.perf_counter() - started
+        if ordered[0] is first:
+            return None
+        answer.sources = [ordered[0], *(s for s in answer.sources if s is not ordered[0])]
+        for rank, source in enumerate(answer.sources, start=1):
+            source.rank = rank
+        answer.notes.append(f"[1]: the question is likelier after this paper than after "
+                            f"the retriever's first ({first.title[:60]})")  # fmt: skip
+        return self._papers(answer)[0]
 
     @staticmethod
     def _as_ranked(source: Source, answer: Answer) -> Source:

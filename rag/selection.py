@@ -36,8 +36,13 @@ def sentence_relevance(query: str, source: Source) -> float | None:
     """
     if source.sentence_score is None:
         return None
-    cosine = max(source.sentence_score, source.dense_score or 0.0)
-    return cosine + COVERAGE_WEIGHT * _coverage(query, source)
+    return closeness(source) + COVERAGE_WEIGHT * _coverage(query, source)
+
+
+def closeness(source: Source) -> float:
+    """The higher of the paper's closest sentence's cosine with the question and its
+    chunk's (the chunk's alone when its sentences were not scored)."""
+    return max(source.sentence_score or 0.0, source.dense_score or 0.0)
 
 
 def _coverage(query: str, source: Source) -> float:

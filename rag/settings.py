@@ -69,6 +69,33 @@ class ContextSettings(BaseModel):
         ge=2,
         description="Sentences of its abstract shown for one paper's line in a list reply.",
     )
+    likelihood_candidates: int | None = Field(
+        default=3,
+        ge=2,
+        description="'Is there work on / which paper' questions: the model reads each of "
+        "this many top papers and scores the question's words after it "
+        "(rag.likelihood); the likeliest goes first when it beats the retriever's first "
+        "by likelihood_margin. None ('none'): the retriever's order stands.",
+    )
+    likelihood_margin: float = Field(
+        default=5.0,
+        ge=0,
+        description="Nats (total log-probability of the question) by which a paper must "
+        "beat the retriever's first to replace it.",
+    )
+    likelihood_gap: float = Field(
+        default=0.1,
+        ge=0,
+        description="Only the candidates whose closest sentence (or chunk) cosine is within "
+        "this of the retriever's first paper's are scored: where retrieval is sure, the "
+        "model is not asked (each paper scored costs a prefill of its sentences).",
+    )
+    likelihood_sentences: int = Field(
+        default=4,
+        ge=2,
+        description="Sentences of each paper the model reads to score the question: its "
+        "first, then those closest to the question.",
+    )
     several_margin: float = Field(
         default=0.2,
         ge=0,

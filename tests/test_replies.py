@@ -265,3 +265,19 @@ def test_what_is_a_name_gets_the_title_that_glosses_it() -> None:
     assert named_title("What is Quill?", "Quill is a recogniser.", [quill]) == ""
     # not when the question asks something else of it
     assert named_title("What is the main result of Quill?", said, [quill]) == ""
+
+
+def test_which_paper_puts_first_the_paper_the_question_is_likeliest_after(
+    made_up: Assistant,
+) -> None:
+    settings = made_up.settings.model_copy(deep=True)
+    # Every top paper scored, and any lead reorders: the plumbing, whatever the test model.
+    settings.context.likelihood_gap, settings.context.likelihood_margin = 1.0, 0.0
+    scoring = Assistant(settings, retriever=made_up.retriever, generator=made_up.generator)
+    answer = scoring.ask("Which paper learns audio tokens from unlabelled speech?")
+    assert answer.shape is Shape.EXISTENCE
+    assert answer.signals["likelihood_lead"] >= 0
+    assert [s.rank for s in answer.sources] == list(range(1, len(answer.sources) + 1))
+    assert answer.answer.startswith(f"{answer.sources[0].title} [1]")
+    moved = any("likelier after this paper" in note for note in answer.notes)
+    assert moved == (answer.signals["likelihood_lead"] > 0)

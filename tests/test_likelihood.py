@@ -1,0 +1,68 @@
+"""The paper a question was written about, by the question's likelihood after each paper
+(rag/likelihood.py), scored by the real small generator; made-up papers."""
+
+from __future__ import annotations
+
+import copy
+
+from rag.likelihood import likeliest_first, likelihood_messages
+from rag.pipeline import Assistant
+from rag.types import Source
+
+QUILL = Source(
+    rank=1,
+    doc_id="quill",
+    title="Quill: Sparse Adapters for Low-Resource Speech Recognition",
+    text="We present Quill, a speech recogniser that adds sparse adapters to a frozen "
+    "encoder. Quill lowers word error rate by 12% on eleven low-resource languages.",
+    score=0.03,
+    dense_score=0.5,
+    keyword_score=4.0,
+    chunk="",
+)
+HARROW = Source(
+    rank=2,
+    doc_id="harrow",
+    title="Harrow: Learning Audio Tokens without Transcripts",
+    text="Harrow learns discrete audio tokens from unlabelled speech alone. Its tokens "
+    "match supervised ones on keyword spotting.",
+    score=0.02,
+    dense_score=0.4,
+    keyword_score=3.0,
+    chunk="",
+)
+QUESTION = "Is there work on learning discrete audio tokens from unlabelled speech?"
+
+
+def _blocks(sources: list[Source]) -> list[str]:
+    return [f"[{s.rank}] {s.title}\n{s.text}" for s in sources]
+
+
+def _scorer(assistant: Assistant):
+    def score(messages: list[dict], reply: str) -> float:
+        return assistant.generator.option_logprobs(messages, [reply])[0]
+
+    return score
+
+
+def test_the_paper_the_question_describes_goes_first(assistant: Assistant) -> None:
+    sources = [copy.copy(QUILL), copy.copy(HARROW)]
+    ordered, scores = likeliest_first(QUESTION, sources, _blocks(sources), _scorer(assistant), 0.0)
+    assert scores[1] > scores[0]
+    assert [s.doc_id for s in ordered] == ["harrow", "quill"]
+
+
+def test_the_retrievers_first_stays_unless_beaten_by_the_margin(assistant: Assistant) -> None:
+    sources = [copy.copy(QUILL), copy.copy(HARROW)]
+    score = _scorer(assistant)
+    _, scores = likeliest_first(QUESTION, sources, _blocks(sources), score, 0.0)
+    margin = scores[1] - scores[0]  # the lead measured just above, which must be beaten
+    ordered, _ = likeliest_first(QUESTION, sources, _blocks(sources), score, margin)
+    assert [s.doc_id for s in ordered] == ["quill", "harrow"]
+
+
+def test_the_scoring_chat_shows_the_paper_and_asks_for_a_question() -> None:
+    messages = likelihood_messages("[1] Quill\nQuill adds sparse adapters.")
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert messages[1]["content"].startswith("[1] Quill\nQuill adds sparse adapters.")
+    assert "question" in messages[1]["content"].lower()
