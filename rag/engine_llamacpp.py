@@ -205,11 +205,38 @@ class LlamaCppGenerator(ChatGenerator):
 
     def _continuation_logprob(self, ids: list[int], first: np.ndarray, tokens: list[int]) -> float:
         """Total log-probability of ``tokens`` right after ``ids`` (``first``: the logits
-        after ``ids``). Leaves the context holding ``ids`` plus some of ``tokens``."""
+        after ``ids``; the context must hold ``ids``). Leaves the context holding ``ids``
+        plus some of ``tokens``."""
         total = float(_log_softmax(first)[tokens[0]])
-        for i in range(1, len(tokens)):
-            total += float(_log_softmax(self._evaluate(ids + tokens[:i]))[tokens[i]])
+        rows = self._logits_after_each(ids, tokens[:-1]) if len(tokens) > 1 else []
+        for row, token in zip(rows, tokens[1:], strict=True):
+            total += float(_log_softmax(row)[token])
         return total
+
+    def _logits_after_each(self, ids: list[int], more: list[int]) -> np.ndarray:
+        """The logits after each token of ``more``, evaluated after ``ids`` in batches.
+
+        ``Llama.eval`` keeps only the last position's logits (``logits_all=False``, which
+        generation wants); scoring a question-long reply one token at a time ran at
+        decoding speed, a prefill's batch is several times faster. So this drives the
+        batch itself, asking llama.cpp for every position's logits."""
+        llm = self.llm
+        if self._evaluated[: len(ids)] != ids:
+            self._evaluate(ids)
+        llm.n_tokens = len(ids)
+        self._evaluated = list(ids)
+        llm._ctx.kv_cache_seq_rm(-1, len(ids), -1)
+        rows = []
+        for start in range(0, len(more), llm.n_batch):
+            batch = more[start : start + llm.n_batch]
+            llm._batch.set_batch(batch=batch, n_past=llm.n_tokens, logits_all=True)
+            llm._ctx.decode(llm._batch)
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(batch) * self._vocab,))
+            rows.append(logits.reshape(len(batch), self._vocab).astype(np.float32))
+            llm.input_ids[llm.n_tokens : llm.n_tokens + len(batch)] = batch
+            llm.n_tokens += len(batch)
+            self._evaluated.extend(batch)
+        return np.concatenate(rows)
 
     def _score(self, ids: list[int], prefix: list[int], options: list[list[int]]) -> list[float]:
         """The prompt evaluated once (past what the context already holds), each option

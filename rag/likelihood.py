@@ -18,12 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rag.prompt import prefix_messages
 from rag.types import Source
 
-SYSTEM = (
-    "You read one research paper's abstract and write a question a researcher could ask "
-    "that this paper answers."
-)
 QUESTION_JOB = "Write one question this paper answers."
 
 # Total log-probability of a reply (the question) to the messages that show one paper.
@@ -31,10 +28,14 @@ ScoreReply = Callable[[list[dict], str], float]
 
 
 def likelihood_messages(paper_block: str) -> list[dict]:
-    """The chat that shows one paper (its title and sentences) and asks for a question."""
+    """The chat that shows one paper (its title and sentences) and asks for a question.
+
+    It opens with the answering prompt's fixed messages (``rag.prompt.prefix_messages``),
+    whose KV cache the generator keeps: a chat of its own would push them out, and the
+    reply written next would read them again (about 7 s on 2 cores)."""
     return [
-        {"role": "system", "content": SYSTEM},
-        {"role": "user", "content": f"{paper_block}\n\n{QUESTION_JOB}"},
+        *prefix_messages(),
+        {"role": "user", "content": f"Source:\n{paper_block}\n\n{QUESTION_JOB}"},
     ]
 
 

@@ -645,7 +645,7 @@ class Assistant:
                                 settings.likelihood_sentences) for paper in candidates]  # fmt: skip
 
         def score(messages: list[dict], reply: str) -> float:
-            return self.generator.option_logprobs(messages, [reply])[0]
+            return self.generator.option_logprobs(messages, [reply], prefix_messages())[0]
 
         ordered, scores = likeliest_first(
             answer.question, candidates, blocks, score, settings.likelihood_margin

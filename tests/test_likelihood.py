@@ -7,6 +7,7 @@ import copy
 
 from rag.likelihood import likeliest_first, likelihood_messages
 from rag.pipeline import Assistant
+from rag.prompt import prefix_messages
 from rag.types import Source
 
 QUILL = Source(
@@ -40,7 +41,7 @@ def _blocks(sources: list[Source]) -> list[str]:
 
 def _scorer(assistant: Assistant):
     def score(messages: list[dict], reply: str) -> float:
-        return assistant.generator.option_logprobs(messages, [reply])[0]
+        return assistant.generator.option_logprobs(messages, [reply], prefix_messages())[0]
 
     return score
 
@@ -63,6 +64,8 @@ def test_the_retrievers_first_stays_unless_beaten_by_the_margin(assistant: Assis
 
 def test_the_scoring_chat_shows_the_paper_and_asks_for_a_question() -> None:
     messages = likelihood_messages("[1] Quill\nQuill adds sparse adapters.")
-    assert [m["role"] for m in messages] == ["system", "user"]
-    assert messages[1]["content"].startswith("[1] Quill\nQuill adds sparse adapters.")
-    assert "question" in messages[1]["content"].lower()
+    # The answering prompt's fixed messages first, so their cached keys and values stay.
+    assert messages[: len(prefix_messages())] == prefix_messages()
+    assert messages[-1]["role"] == "user"
+    assert "[1] Quill\nQuill adds sparse adapters." in messages[-1]["content"]
+    assert messages[-1]["content"].endswith("Write one question this paper answers.")
