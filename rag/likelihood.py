@@ -9,9 +9,13 @@ yes to unrelated abstracts; predicting the question's own words after a paper is
 a language model is trained for, and it scores the paper the question was written from
 far above the others (tens of nats apart where it is sure).
 
-The model's choice is taken only where it beats the retriever's first paper by
-``context.likelihood_margin`` nats, among the first ``context.likelihood_candidates``.
-Measured in eval/results/README.md ("Question likelihood").
+Only the first ``context.likelihood_candidates`` papers whose closest sentence is within
+``context.likelihood_gap`` cosine of the first's are read (where retrieval is sure, the
+model is not asked: each paper costs a prefill of its sentences, about 2.5 s on 2 cores),
+and the model's choice is taken only where it beats the retriever's first paper by
+``context.likelihood_margin`` nats.
+Measured in eval/results/README.md ("The paper a question describes, by the question's
+likelihood").
 """
 
 from __future__ import annotations
