@@ -239,8 +239,9 @@ class LlamaCppGenerator(ChatGenerator):
         return np.concatenate(rows)
 
     def _score(self, ids: list[int], prefix: list[int], options: list[list[int]]) -> list[float]:
-        """The prompt evaluated once (past what the context already holds), each option
-        token by token after it."""
+        """The prompt evaluated once (past what the context already holds), each option's
+        tokens after it in one batch (``_logits_after_each``; the private batch and context
+        objects are those of the pinned llama-cpp-python 0.3.36, as elsewhere here)."""
         with self._lock:
             first = self._evaluate(ids)
             return [self._continuation_logprob(ids, first, tokens) for tokens in options]
