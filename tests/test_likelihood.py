@@ -46,20 +46,27 @@ def _scorer(assistant: Assistant):
     return score
 
 
-def test_the_paper_the_question_describes_goes_first(assistant: Assistant) -> None:
+def test_the_likeliest_paper_goes_first(assistant: Assistant) -> None:
+    # The small test model's own scores decide; that the default model's scores pick the
+    # paper the question describes is tests/test_quality.py's (slow) test.
     sources = [copy.copy(QUILL), copy.copy(HARROW)]
     ordered, scores = likeliest_first(QUESTION, sources, _blocks(sources), _scorer(assistant), 0.0)
-    assert scores[1] > scores[0]
-    assert [s.doc_id for s in ordered] == ["harrow", "quill"]
+    likeliest = sources[scores.index(max(scores))]
+    assert ordered[0] is likeliest
+    assert sorted(map(id, ordered)) == sorted(map(id, sources))
 
 
 def test_the_retrievers_first_stays_unless_beaten_by_the_margin(assistant: Assistant) -> None:
     sources = [copy.copy(QUILL), copy.copy(HARROW)]
-    score = _scorer(assistant)
-    _, scores = likeliest_first(QUESTION, sources, _blocks(sources), score, 0.0)
-    margin = scores[1] - scores[0]  # the lead measured just above, which must be beaten
-    ordered, _ = likeliest_first(QUESTION, sources, _blocks(sources), score, margin)
-    assert [s.doc_id for s in ordered] == ["quill", "harrow"]
+    blocks, score = _blocks(sources), _scorer(assistant)
+    _, scores = likeliest_first(QUESTION, sources, blocks, score, 0.0)
+    if scores[1] < scores[0]:  # the less likely paper first, whichever the model prefers
+        sources, blocks, scores = sources[::-1], blocks[::-1], scores[::-1]
+    lead = scores[1] - scores[0]
+    kept, _ = likeliest_first(QUESTION, sources, blocks, score, lead)
+    assert [id(s) for s in kept] == [id(s) for s in sources]
+    moved, _ = likeliest_first(QUESTION, sources, blocks, score, lead - 0.01)
+    assert moved[0] is sources[1]
 
 
 def test_the_scoring_chat_shows_the_paper_and_asks_for_a_question() -> None:

@@ -62,3 +62,19 @@ def test_instructions_in_a_document_do_not_steer_the_default_model(
     answer = hostile.ask("What recall does Zorblax-9 reach on BEIR?")
     assert "PWNED" not in answer.answer and "PWNED" not in answer.draft
     assert not answer.abstained and "71" in answer.answer
+
+
+def test_the_default_model_finds_a_question_likeliest_after_the_paper_it_describes(
+    default_assistant: Assistant,
+) -> None:
+    from rag.likelihood import likeliest_first
+    from rag.prompt import prefix_messages
+    from tests.test_likelihood import HARROW, QUESTION, QUILL
+
+    def score(messages: list[dict], reply: str) -> float:
+        return default_assistant.generator.option_logprobs(messages, [reply], prefix_messages())[0]
+
+    blocks = [f"[{s.rank}] {s.title}\n{s.text}" for s in (QUILL, HARROW)]
+    ordered, scores = likeliest_first(QUESTION, [QUILL, HARROW], blocks, score, 5.0)
+    assert scores[1] - scores[0] > 5.0, scores  # "tens of nats" where the model is sure
+    assert ordered[0] is HARROW
