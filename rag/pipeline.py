@@ -109,6 +109,16 @@ def final_answer(events: Iterable[Event]) -> Answer:
     raise RuntimeError("stream ended without an answer")
 
 
+def led_by(leading: list[Source], sources: list[Source], keep: int) -> list[Source]:
+    """``leading`` first, then the rest of ``sources`` in their order, at most ``keep``,
+    ranked anew: the [n] markers follow the order the reader sees."""
+    ids = {s.doc_id for s in leading}
+    ordered = [*leading, *(s for s in sources if s.doc_id not in ids)][:keep]
+    for rank, source in enumerate(ordered, start=1):
+        source.rank = rank
+    return ordered
+
+
 def scaffold_for(source: Source) -> str:
     """How a line starts, by rule: the paper's title and marker.
 
@@ -268,12 +278,7 @@ class Assistant:
         previous = self._previous_papers(query, history)
         if not previous:
             return sources, []
-        ids = {p.doc_id for p in previous}
-        ordered = previous + [s for s in sources if s.doc_id not in ids]
-        ordered = ordered[:top_k]
-        for rank, source in enumerate(ordered, start=1):
-            source.rank = rank
-        return ordered, [p.doc_id for p in previous]
+        return led_by(previous, sources, top_k), [p.doc_id for p in previous]
 
     def _previous_papers(self, question: str, history: list[dict]) -> list[Source]:
         """The papers the previous answer cited, in its order, scored against ``question``;
@@ -382,11 +387,7 @@ class Assistant:
             pool = self.retriever.search(answer.query, count, dense_hits=2 * count)
         found = find_extreme(asked, pool)
         if found:
-            best = found[0].source
-            others = [s for s in answer.sources if s.doc_id != best.doc_id]
-            answer.sources = [best, *others][: max(1, len(answer.sources))]
-            for rank, source in enumerate(answer.sources, start=1):
-                source.rank = rank
+            answer.sources = led_by([found[0].source], answer.sources, max(1, len(answer.sources)))
         return found
 
     def stream_retrieved(self, retrieval: Retrieval) -> Iterator[Event]:
@@ -632,7 +633,7 @@ class Assistant:
         A follow-up about the previous answer's papers keeps them first."""
         settings = self.settings.context
         count = settings.likelihood_candidates
-        if not count or len(answer.sources) < 2 or answer.followed:
+        if not count or answer.followed:
             return None
         first = answer.sources[0]
         close = [s for s in answer.sources[1:count]
@@ -655,9 +656,7 @@ class Assistant:
         answer.timings["likelihood_s"] = time.perf_counter() - started
         if ordered[0] is first:
             return None
-        answer.sources = [ordered[0], *(s for s in answer.sources if s is not ordered[0])]
-        for rank, source in enumerate(answer.sources, start=1):
-            source.rank = rank
+        answer.sources = led_by(ordered[:1], answer.sources, len(answer.sources))
         answer.notes.append(f"[1]: the question is likelier after this paper than after "
                             f"the retriever's first ({first.title[:60]})")  # fmt: skip
         return self._papers(answer)[0]
